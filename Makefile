@@ -1,0 +1,32 @@
+# Two commands set everything up on a fresh machine with Python 3.11+ and make:
+#   make demo   creates .venv, installs extramile, runs the demo on an embedded SQLite store
+#   make test   creates .venv with the test extras, runs ruff and the whole test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	$(BIN)/extramile demo
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check engine cli tests
+
+test: $(VENV)/.installed-test lint
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) demo-store outbox .pytest_cache

@@ -1,0 +1,135 @@
+"""The eventsourcing application: executes batches of commands all-or-nothing.
+
+Time is a parameter: the business date is in each command, and the moment of recording comes
+from the injected clock (the event's timestamp is `recorded_at`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import JSONTranscoder
+
+from engine.aggregates.base import subject_id
+from engine.aggregates.user import User
+from engine.commands import Command
+from engine.errors import Rejected
+from engine.handlers import HANDLERS, UnitOfWork
+from engine.persistence import APP_NAME, DateAsISO
+from engine.timeline import Timeline
+
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class LineError:
+    """One rejected command of a batch."""
+
+    line: int
+    command: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.command}: {self.reason}"
+
+
+class BatchRejected(Rejected):
+    """Some commands of a batch were rejected, so none of it was stored."""
+
+    def __init__(self, errors: list[LineError]) -> None:
+        self.errors = errors
+        n = len(errors)
+        super().__init__(f"{n} rejected line{'s' if n != 1 else ''}, nothing stored: "
+                         + "; ".join(str(e) for e in errors[:3]) + ("; ..." if n > 3 else ""))
+
+
+class UnknownUser(Rejected):
+    def __init__(self, email: str) -> None:
+        super().__init__(f"unknown or revoked user {email!r}: ask an admin to add you "
+                         "(extramile users add)")
+
+
+class ExtraMile(Application):
+    """The Extra Mile engine's write side."""
+
+    name = APP_NAME
+
+    def __init__(self, env: dict[str, str], timeline: Timeline, clock: Clock = utc_now) -> None:
+        super().__init__(env)
+        self.timeline = timeline
+        self.clock = clock
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+    # --- users --------------------------------------------------------------------------------
+
+    def user(self, email: str) -> User | None:
+        try:
+            return self.repository.get(subject_id("user", email.lower()))
+        except AggregateNotFoundError:
+            return None
+
+    def require_user(self, email: str | None) -> User:
+        user = self.user(email) if email else None
+        if user is None or user.revoked:
+            raise UnknownUser(email or "")
+        return user
+
+    def add_user(self, email: str, role: str, la: str | None, added_by: str) -> User:
+        """Register a user (the first one, by `init`, adds itself)."""
+        email = email.lower()
+        if self.user(email) is not None:
+            raise Rejected(f"user {email} already exists")
+        user = User.add(email, role, la, recorded_by=added_by, timestamp=self.clock())
+        self.save(user)
+        return user
+
+    # --- commands -----------------------------------------------------------------------------
+
+    def execute(
+        self,
+        commands: Iterable[tuple[int, Command]],
+        recorded_by: str,
+        progress: Callable[[int], None] | None = None,
+    ) -> int:
+        """Apply numbered commands all-or-nothing; return how many were stored.
+
+        Every rejected command is collected (a later one may be rejected because an earlier
+        one was); if any was, nothing is stored and BatchRejected lists them all.
+        """
+        self.require_user(recorded_by)
+        uow = UnitOfWork(self.repository.get, self.timeline)
+        now = self.clock()
+        errors: list[LineError] = []
+        count = 0
+        for line, command in commands:
+            meta = {"on": command.on, "by": command.by, "recorded_by": recorded_by,
+                    "timestamp": now}
+            try:
+                HANDLERS[command.cmd](uow, command, meta)
+            except Rejected as exc:
+                errors.append(LineError(line, command.cmd, str(exc)))
+            count += 1
+            if progress is not None:
+                progress(1)
+        if errors:
+            uow.discard()
+            raise BatchRejected(errors)
+        changed = uow.changed()
+        if changed:
+            self.save(*changed)
+        return count
+
+    def events_of(self, aggregate_id: Any) -> list[Any]:
+        """Every stored event of one aggregate, oldest first."""
+        return list(self.events.get(aggregate_id))

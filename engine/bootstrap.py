@@ -1,0 +1,130 @@
+"""The composition root: wires the store, the application, the projector and the queries.
+
+Used by the CLI, the scheduler service and the tests. Configuration is read here, when a store is
+opened, never at import.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from engine import timeline as timeline_module
+from engine.aggregates.base import subject_id
+from engine.application import Clock, ExtraMile, utc_now
+from engine.commands import VOCABULARY, Command
+from engine.errors import Rejected, UnknownSubject
+from engine.persistence import application_env, database_url, describe, store_exists
+from engine.projections.projector import Projector
+from engine.projections.queries import Queries
+
+
+class StoreMissing(Rejected):
+    def __init__(self, url: str) -> None:
+        super().__init__(f"no store at {describe(url)}: create one with "
+                         "'extramile init --admin EMAIL' (or set EXTRAMILE_DATABASE_URL)")
+
+
+class StoreExists(Rejected):
+    def __init__(self, url: str) -> None:
+        super().__init__(f"a store already exists at {describe(url)}; nothing changed")
+
+
+class Store:
+    """One opened store: write with `execute`, read with `queries`."""
+
+    def __init__(self, url: str, timeline: timeline_module.Timeline, clock: Clock,
+                 create: bool) -> None:
+        self.url = url
+        self.timeline = timeline
+        self.app = ExtraMile(application_env(url, create), timeline, clock)
+        engine = self.app.recorder.datastore.engine  # type: ignore[attr-defined]
+        self.engine = engine
+        self.projector = Projector(self.app, engine, timeline)
+        self.queries = Queries(engine, timeline)
+        if create:
+            self.projector.create()
+
+    def close(self) -> None:
+        self.app.close()
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def execute(self, commands: Iterable[tuple[int, Command]], recorded_by: str,
+                progress: Callable[[int], None] | None = None) -> int:
+        """Store a batch all-or-nothing, then bring the read model up to date."""
+        count = self.app.execute(commands, recorded_by, progress)
+        self.projector.catch_up()
+        return count
+
+    def add_user(self, email: str, role: str, la: str | None, added_by: str) -> None:
+        self.app.require_user(added_by)
+        self.app.add_user(email, role, la, added_by)
+        self.projector.catch_up()
+
+    def audit(self, subject: str) -> list[dict[str, Any]]:
+        """Every recorded event about a subject, oldest first, with who and when."""
+        info = self.queries.subject(subject)
+        kind = info["kind"]
+        events = self.app.events_of(subject_id(kind, subject))
+        if not events:
+            raise UnknownSubject("subject", subject)
+        return [audit_entry(e) for e in events]
+
+
+def audit_entry(event: Any) -> dict[str, Any]:
+    from engine.aggregates.base import content
+
+    return {
+        "event": type(event).__qualname__.split(".")[-1],
+        "command": getattr(event, "command", None),
+        "on": getattr(event, "on", None),
+        "by": getattr(event, "by", None),
+        "recorded_at": event.timestamp,
+        "recorded_by": event.recorded_by,
+        "version": event.originator_version,
+        "payload": content(event),
+    }
+
+
+def open_store(url: str | None = None, timeline_path: str | Path | None = None,
+               clock: Clock = utc_now) -> Store:
+    """Open an existing store (StoreMissing if there is none)."""
+    resolved = database_url(url)
+    if not store_exists(resolved):
+        raise StoreMissing(resolved)
+    store = Store(resolved, load_timeline(timeline_path), clock, create=False)
+    store.projector.create()
+    store.projector.catch_up()
+    return store
+
+
+def init_store(admin: str, url: str | None = None, timeline_path: str | Path | None = None,
+               clock: Clock = utc_now) -> Store:
+    """Create a new store and register its first user, an admin."""
+    resolved = database_url(url)
+    if store_exists(resolved):
+        raise StoreExists(resolved)
+    timeline = load_timeline(timeline_path)
+    store = Store(resolved, timeline, clock, create=True)
+    store.app.add_user(admin, "admin", None, added_by=admin.lower())
+    store.projector.catch_up()
+    return store
+
+
+def load_timeline(path: str | Path | None = None) -> timeline_module.Timeline:
+    return timeline_module.load(path, VOCABULARY)
+
+
+def today_in(timezone: str) -> dt.date:
+    """Today's date in the programme's timezone (for CLI defaults only)."""
+    from zoneinfo import ZoneInfo
+
+    return dt.datetime.now(ZoneInfo(timezone)).date()

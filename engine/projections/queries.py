@@ -1,0 +1,238 @@
+"""Read-side queries: overdue, status, board, stages. They read only the read-model tables.
+
+Status as of a day is computed by `engine.obligations.Instance.status` from the stored dated
+facts, so any `as_of` is answered from the same rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, or_, select
+from sqlalchemy.engine import Engine
+
+from engine.errors import UnknownSubject
+from engine.obligations import Extension, Instance, Status
+from engine.projections import tables as t
+from engine.timeline import Kind, Timeline
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """An obligation instance with what queries show besides its status."""
+
+    instance: Instance
+    responsible: str
+    la: str | None
+    discharged_by: str | None
+    ordinal: int
+    seq: int
+
+
+class Queries:
+    """Answers the query contract from the read model."""
+
+    def __init__(self, engine: Engine, timeline: Timeline) -> None:
+        self.engine = engine
+        self.timeline = timeline
+
+    # --- instances ----------------------------------------------------------------------------
+
+    def rows(self, as_of: dt.date, *where: Any, conn: Connection | None = None) -> list[Row]:
+        """Instances existing on `as_of` (filtered by `where`), with their extensions."""
+        i = t.instances.c
+        query = select(t.instances).where(
+            or_(i.exists_from.is_(None), i.exists_from <= as_of), *where)
+        if conn is None:
+            with self.engine.connect() as own:
+                return self._rows(own, query)
+        return self._rows(conn, query)
+
+    def _rows(self, conn: Connection, query: Any) -> list[Row]:
+        records = conn.execute(query).all()
+        extended = {(r.obligation, r.subject) for r in records if r.extended}
+        extensions: dict[tuple[str, str], list[Extension]] = defaultdict(list)
+        if extended:
+            e = t.extensions.c
+            subjects = {s for _, s in extended}
+            for x in conn.execute(select(t.extensions).where(e.subject.in_(subjects))):
+                if (x.obligation, x.subject) in extended:
+                    extensions[(x.obligation, x.subject)].append(Extension(x.granted_on, x.due))
+        return [
+            Row(
+                Instance(
+                    obligation=r.obligation, subject=r.subject, kind=Kind(r.kind), opens=r.opens,
+                    due=r.due, exists_from=r.exists_from, discharged_on=r.discharged_on,
+                    waived_on=r.waived_on, withdrawn_on=r.withdrawn_on,
+                    extensions=tuple(extensions.get((r.obligation, r.subject), ())),
+                ),
+                r.responsible, r.la, r.discharged_by, r.ordinal, r.seq,
+            )
+            for r in records
+        ]
+
+    # --- overdue ------------------------------------------------------------------------------
+
+    def overdue(self, as_of: dt.date, responsible: str | None = None,
+                la: str | None = None) -> list[dict[str, Any]]:
+        """Every overdue instance on `as_of`, sorted by due, obligation, subject."""
+        i = t.instances.c
+        where = [
+            i.kind == Kind.DELIVERABLE.value,
+            or_(i.due < as_of, i.extended == 1),
+            or_(i.discharged_on.is_(None), i.discharged_on > as_of),
+            or_(i.waived_on.is_(None), i.waived_on > as_of),
+            or_(i.withdrawn_on.is_(None), i.withdrawn_on > as_of),
+        ]
+        if responsible:
+            where.append(i.responsible == responsible)
+        if la:
+            where.append(i.la == la)
+        items = []
+        for row in self.rows(as_of, *where):
+            inst = row.instance
+            if inst.status(as_of) is not Status.OVERDUE:
+                continue
+            items.append({
+                "obligation": inst.obligation,
+                "subject": inst.subject,
+                "responsible": row.responsible,
+                "la": row.la,
+                "due": inst.due_in_force(as_of),
+                "days_overdue": inst.days_overdue(as_of),
+                "title": self.timeline.by_id[inst.obligation].title,
+            })
+        items.sort(key=lambda x: (x["due"], x["obligation"], x["subject"]))
+        return items
+
+    # --- subjects and stages ------------------------------------------------------------------
+
+    def subject(self, subject: str, conn: Connection | None = None) -> dict[str, Any]:
+        with self.engine.connect() as own:
+            row = (conn or own).execute(
+                select(t.subjects).where(t.subjects.c.subject == subject)).mappings().first()
+        if row is None:
+            raise UnknownSubject("subject", subject)
+        return dict(row)
+
+    def stages(self, as_of: dt.date) -> dict[str, str | None]:
+        """The lifecycle stage of every school on `as_of` (None before its nomination)."""
+        with self.engine.connect() as conn:
+            schools = conn.execute(select(t.subjects.c.subject)
+                                   .where(t.subjects.c.kind == "school")).scalars().all()
+            stages = self._stages_as_of(conn, as_of)
+        return {school: stages.get(school) for school in schools}
+
+    def stage(self, subject: str, as_of: dt.date, conn: Connection) -> str | None:
+        s = t.stages.c
+        return conn.execute(
+            select(s.stage).where(s.subject == subject, s.on <= as_of)
+            .order_by(s.position.desc()).limit(1)).scalar()
+
+    def status(self, subject: str, as_of: dt.date) -> dict[str, Any]:
+        """A subject's stage and every obligation instance it has on `as_of`."""
+        with self.engine.connect() as conn:
+            info = self.subject(subject, conn)
+            rows = self.rows(as_of, t.instances.c.subject == subject, conn=conn)
+            stage = self.stage(subject, as_of, conn) if info["kind"] == "school" else None
+            closed = self._la_closed(conn, subject, as_of) if info["kind"] == "la" else None
+        exists = info["registered_on"] is None or info["registered_on"] <= as_of
+        rows.sort(key=lambda r: r.ordinal)
+        result = {
+            "subject": subject,
+            "kind": info["kind"],
+            "role": info["role"],
+            "name": info["name"],
+            "la": info["la"],
+            "registered_on": info["registered_on"],
+            "stage": stage,
+            "obligations": [self._obligation(r, as_of) for r in rows] if exists else [],
+        }
+        if info["kind"] == "la":
+            result["account_closed_on"] = closed
+        return result
+
+    def _la_closed(self, conn: Connection, la: str, as_of: dt.date) -> dt.date | None:
+        i = t.instances.c
+        on = conn.execute(select(i.discharged_on).where(
+            i.subject == la, i.obligation.in_(
+                [o.id for o in self.timeline.obligations
+                 if o.discharged_by.command == "dcsf.account_closed"]))).scalar()
+        return on if on is not None and on <= as_of else None
+
+    def _obligation(self, row: Row, as_of: dt.date) -> dict[str, Any]:
+        inst = row.instance
+        status = inst.status(as_of)
+        discharged = inst.discharged_on if status in (Status.DONE, Status.LATE) else None
+        return {
+            "obligation": inst.obligation,
+            "title": self.timeline.by_id[inst.obligation].title,
+            "responsible": row.responsible,
+            "status": status.value,
+            "opens": inst.opens,
+            "due": inst.due_in_force(as_of),
+            "discharged_on": discharged,
+            "discharged_by": row.discharged_by if discharged else None,
+            "days_overdue": inst.days_overdue(as_of) if status is Status.OVERDUE else None,
+            "extensions": [{"granted_on": e.granted_on, "due": e.due}
+                           for e in inst.extensions if e.granted_on <= as_of],
+        }
+
+    # --- board --------------------------------------------------------------------------------
+
+    def board(self, as_of: dt.date) -> dict[str, Any]:
+        """Every subject's status per obligation on `as_of`, grouped by LA, with counts."""
+        with self.engine.connect() as conn:
+            subjects = [dict(r) for r in conn.execute(
+                select(t.subjects).order_by(t.subjects.c.seq)).mappings()]
+            rows = self.rows(as_of, conn=conn)
+            stages = self._stages_as_of(conn, as_of)
+        cells: dict[str, dict[str, str]] = defaultdict(dict)
+        counts: Counter[str] = Counter()
+        for row in rows:
+            status = row.instance.status(as_of).value
+            cells[row.instance.subject][row.instance.obligation] = status
+            counts[status] += 1
+
+        def entry(s: dict[str, Any]) -> dict[str, Any]:
+            return {"subject": s["subject"], "kind": s["kind"], "role": s["role"],
+                    "name": s["name"], "stage": stages.get(s["subject"]),
+                    "obligations": cells.get(s["subject"], {})}
+
+        existing = [s for s in subjects
+                    if s["registered_on"] is None or s["registered_on"] <= as_of]
+        las = [
+            {**entry(la), "schools": [entry(s) for s in existing
+                                      if s["kind"] == "school" and s["la"] == la["subject"]]}
+            for la in existing if la["kind"] == "la"
+        ]
+        programme = next(entry(s) for s in subjects if s["kind"] == "programme")
+        columns = [o.id for o in self.timeline.obligations]
+        return {"as_of": as_of, "columns": columns, "programme": programme, "las": las,
+                "counts": dict(sorted(counts.items()))}
+
+    def _stages_as_of(self, conn: Connection, as_of: dt.date) -> dict[str, str]:
+        s = t.stages.c
+        result: dict[str, str] = {}
+        for r in conn.execute(select(t.stages).where(s.on <= as_of).order_by(s.position)):
+            result[r.subject] = r.stage
+        return result
+
+    # --- people -------------------------------------------------------------------------------
+
+    def person_in_post(self, subject: str, post: str, as_of: dt.date,
+                       conn: Connection) -> tuple[str, str] | None:
+        p = t.people.c
+        row = conn.execute(select(p.name, p.email).where(
+            p.subject == subject, p.post == post, p.on <= as_of)
+            .order_by(p.on.desc(), p.position.desc()).limit(1)).first()
+        return (row.name, row.email) if row else None
+
+    def users(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(
+                select(t.users.c.email, t.users.c.role, t.users.c.la, t.users.c.revoked)
+                .order_by(t.users.c.email)).mappings()]

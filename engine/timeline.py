@@ -1,0 +1,302 @@
+"""The programme timeline (`config/timeline.yaml`): pydantic models, loading and checking.
+
+Pure: reads one YAML file, knows nothing of storage. The command vocabulary it checks
+`discharged_by` and `trigger` against is passed in (see `engine.commands.VOCABULARY`), so this
+module depends on nothing else in the engine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+DEFAULT_TIMELINE = Path(__file__).resolve().parent.parent / "config" / "timeline.yaml"
+
+
+class Party(StrEnum):
+    DCSF = "dcsf"
+    LA = "la"
+    SCHOOL = "school"
+
+
+class Per(StrEnum):
+    """Whose instance an obligation is: one instance per subject of this kind."""
+
+    PROGRAMME = "programme"
+    LA = "la"
+    SCHOOL = "school"
+    TRIAL_SCHOOL = "trial_school"
+    PARTNER_SCHOOL = "partner_school"
+    SCHOOL_OR_LA = "school_or_la"
+
+
+class Kind(StrEnum):
+    DELIVERABLE = "deliverable"
+    ATTENDANCE = "attendance"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Discharge(_Strict):
+    command: str
+    match: dict[str, str | int] = Field(default_factory=dict)
+
+    def matches(self, command: str, fields: Mapping[str, Any]) -> bool:
+        """True when a command of this name with these fields discharges the obligation."""
+        return command == self.command and all(fields.get(k) == v for k, v in self.match.items())
+
+
+class Obligation(_Strict):
+    id: str
+    title: str
+    responsible: Party
+    per: Per
+    opens: dt.date | None = None
+    due: dt.date | None = None
+    trigger: tuple[str, ...] = ()
+    due_days: int | None = Field(default=None, ge=0)
+    discharged_by: Discharge
+    kind: Kind
+    handbook: str = ""
+    annex: str = ""
+
+    @property
+    def relative(self) -> bool:
+        return bool(self.trigger)
+
+    def applies_to(self, kind: str, role: str | None) -> bool:
+        """Whether a subject of this kind ('programme', 'la', 'school') and role owes it."""
+        match self.per:
+            case Per.PROGRAMME:
+                return kind == "programme"
+            case Per.LA:
+                return kind == "la"
+            case Per.SCHOOL:
+                return kind == "school"
+            case Per.TRIAL_SCHOOL:
+                return kind == "school" and role == "trial"
+            case Per.PARTNER_SCHOOL:
+                return kind == "school" and role == "partner"
+            case Per.SCHOOL_OR_LA:
+                return kind in ("school", "la")
+        return False  # pragma: no cover
+
+
+class ReminderPolicy(_Strict):
+    upcoming_days_before: tuple[int, ...] = (14, 3)
+    overdue_first_after: int = Field(default=1, ge=1)
+    overdue_every: int = Field(default=7, ge=1)
+    escalate_after: int = Field(default=14, ge=0)
+    run_at: dt.time = dt.time(6, 0)
+
+    @field_validator("upcoming_days_before")
+    @classmethod
+    def _positive(cls, v: tuple[int, ...]) -> tuple[int, ...]:
+        if any(d < 0 for d in v):
+            raise ValueError("days before the due date must be 0 or more")
+        return tuple(sorted(set(v), reverse=True))
+
+
+class Funding(_Strict):
+    trial: Decimal
+    partner: Decimal
+    la: Decimal
+
+
+class Timeline(_Strict):
+    programme: str
+    timezone: str = "Europe/London"
+    starts: dt.date
+    ends: dt.date
+    office_email: str
+    funding: Funding
+    reminders: ReminderPolicy = ReminderPolicy()
+    obligations: tuple[Obligation, ...]
+
+    @cached_property
+    def by_id(self) -> dict[str, Obligation]:
+        return {o.id: o for o in self.obligations}
+
+    @cached_property
+    def order(self) -> dict[str, int]:
+        """Position of each obligation in the file: the handbook's order, used for sorting."""
+        return {o.id: i for i, o in enumerate(self.obligations)}
+
+    def discharged_by(self, command: str, fields: Mapping[str, Any]) -> list[Obligation]:
+        """The obligations a command with these fields discharges."""
+        return [o for o in self.obligations if o.discharged_by.matches(command, fields)]
+
+    def triggered_by(self, command: str) -> list[Obligation]:
+        """The relative obligations a command opens."""
+        return [o for o in self.obligations if command in o.trigger]
+
+    def allocation(self, kind: str, role: str | None) -> Decimal:
+        """The funding allocation of a subject (handbook 2.4)."""
+        if kind == "la":
+            return self.funding.la
+        return self.funding.partner if role == "partner" else self.funding.trial
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a timeline file, with where it is."""
+
+    file: str
+    line: int | None
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        at = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{at}: {self.where}: {self.message}" if self.where else f"{at}: {self.message}"
+
+
+class TimelineError(ValueError):
+    """A timeline file that cannot be used; carries every problem found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(str(p) for p in problems))
+
+
+def default_path() -> Path:
+    """The timeline in force: EXTRAMILE_TIMELINE, else the bundled config/timeline.yaml."""
+    return Path(os.environ.get("EXTRAMILE_TIMELINE") or DEFAULT_TIMELINE)
+
+
+def load(path: Path | str | None = None, vocabulary: Mapping[str, set[str]] | None = None) -> Timeline:
+    """Load and check a timeline file; raise TimelineError listing every problem."""
+    path = Path(path) if path else default_path()
+    timeline, problems = check(path, vocabulary)
+    if problems or timeline is None:
+        raise TimelineError(problems)
+    return timeline
+
+
+def check(
+    path: Path, vocabulary: Mapping[str, set[str]] | None = None
+) -> tuple[Timeline | None, list[Problem]]:
+    """Every problem in a timeline file, each with its line; the timeline when there are none."""
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        return None, [Problem(name, None, "", f"cannot read: {exc.strerror or exc}")]
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        return None, [Problem(name, line, "", f"not valid YAML: {getattr(exc, 'problem', exc)}")]
+    if not isinstance(data, dict):
+        return None, [Problem(name, 1, "", "expected a mapping with programme, obligations, ...")]
+    lines = _line_index(node)
+    try:
+        timeline = Timeline.model_validate(data)
+    except ValidationError as exc:
+        return None, [_pydantic_problem(name, lines, err) for err in exc.errors()]
+    problems = [
+        Problem(name, lines.get(path_), where, message)
+        for path_, where, message in _rule_problems(timeline, vocabulary)
+    ]
+    return (None if problems else timeline), problems
+
+
+def _rule_problems(
+    t: Timeline, vocabulary: Mapping[str, set[str]] | None
+) -> list[tuple[tuple[Any, ...], str, str]]:
+    found: list[tuple[tuple[Any, ...], str, str]] = []
+    if t.starts > t.ends:
+        found.append((("starts",), "starts", "the programme starts after it ends"))
+    seen: dict[str, int] = {}
+    for i, o in enumerate(t.obligations):
+        at = ("obligations", i)
+        where = f"obligation {o.id}"
+        if o.id in seen:
+            found.append(((*at, "id"), where, f"duplicate id (first at obligation #{seen[o.id] + 1})"))
+        seen.setdefault(o.id, i)
+        if o.relative:
+            if o.due_days is None or o.opens or o.due:
+                found.append((at, where, "a relative obligation has trigger and due_days only"))
+        elif o.opens is None or o.due is None or o.due_days is not None:
+            found.append((at, where, "needs opens and due (or trigger and due_days)"))
+        else:
+            if o.opens > o.due:
+                found.append(((*at, "opens"), where, f"opens {o.opens} after due {o.due}"))
+            for key, day in (("opens", o.opens), ("due", o.due)):
+                if not t.starts <= day <= t.ends:
+                    found.append(
+                        ((*at, key), where, f"{key} {day} outside the programme "
+                         f"({t.starts} to {t.ends})")
+                    )
+        if vocabulary is not None:
+            found.extend(_vocabulary_problems(o, at, where, vocabulary))
+    return found
+
+
+def _vocabulary_problems(
+    o: Obligation, at: tuple[Any, ...], where: str, vocabulary: Mapping[str, set[str]]
+) -> list[tuple[tuple[Any, ...], str, str]]:
+    found = []
+    d = o.discharged_by
+    if d.command not in vocabulary:
+        found.append(((*at, "discharged_by"), where, f"unknown command {d.command!r}"))
+    else:
+        for field in d.match:
+            if field not in vocabulary[d.command]:
+                found.append(
+                    ((*at, "discharged_by"), where, f"command {d.command} has no field {field!r}")
+                )
+    for command in o.trigger:
+        if command not in vocabulary:
+            found.append(((*at, "trigger"), where, f"unknown trigger command {command!r}"))
+    return found
+
+
+def _pydantic_problem(name: str, lines: dict[tuple[Any, ...], int], err: Any) -> Problem:
+    loc = tuple(err["loc"])
+    line = None
+    for n in range(len(loc), -1, -1):
+        if loc[:n] in lines:
+            line = lines[loc[:n]]
+            break
+    where = ".".join(str(p) for p in loc)
+    message = err["msg"]
+    if err["type"] == "extra_forbidden":
+        message = "unknown field"
+    elif err["type"] == "enum":
+        message = f"unknown value {err.get('input')!r}: {err['msg'].lower()}"
+    return Problem(name, line, where, message)
+
+
+def _line_index(node: yaml.Node | None) -> dict[tuple[Any, ...], int]:
+    """Map each path in the YAML document (keys and list indexes) to its 1-based line."""
+    index: dict[tuple[Any, ...], int] = {}
+
+    def walk(n: yaml.Node, path: tuple[Any, ...]) -> None:
+        index[path] = n.start_mark.line + 1
+        if isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                index[(*path, k.value)] = k.start_mark.line + 1
+                walk(v, (*path, k.value))
+                index[(*path, k.value)] = k.start_mark.line + 1
+        elif isinstance(n, yaml.SequenceNode):
+            for i, v in enumerate(n.value):
+                walk(v, (*path, i))
+
+    if node is not None:
+        walk(node, ())
+    return index
