@@ -101,8 +101,11 @@ class ExtraMile(Application):
         commands: Iterable[tuple[int, Command]],
         recorded_by: str,
         progress: Callable[[int], None] | None = None,
+        dry_run: bool = False,
     ) -> int:
         """Apply numbered commands all-or-nothing; return how many were stored.
+
+        With `dry_run`, check everything and store nothing.
 
         Every rejected command is collected (a later one may be rejected because an earlier
         one was); if any was, nothing is stored and BatchRejected lists them all.
@@ -126,7 +129,7 @@ class ExtraMile(Application):
             uow.discard()
             raise BatchRejected(errors)
         changed = uow.changed()
-        if changed:
+        if changed and not dry_run:
             self.save(*changed)
         return count
 

@@ -1,0 +1,98 @@
+"""The `extramile` command: a click group whose context opens the store on demand.
+
+Entry points only convert arguments and delegate to engine.bootstrap; every user-facing failure
+becomes one line on stderr and exit code 1 (click's own usage errors exit 2).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from cli.logs import configure_logging, get_logger
+
+
+class AppContext:
+    """What every subcommand receives: options of the group, and the store once opened."""
+
+    def __init__(self, db: str | None, user: str | None, timeline: str | None) -> None:
+        self.db = db
+        self.user = user
+        self.timeline = timeline
+        self._store: Any = None
+
+    @property
+    def store(self) -> Any:
+        if self._store is None:
+            from engine.bootstrap import open_store
+
+            self._store = open_store(self.db, self.timeline)
+        return self._store
+
+    def require_user(self) -> str:
+        if not self.user:
+            raise click.ClickException(
+                "who is recording? set EXTRAMILE_USER or pass --as EMAIL")
+        return self.user.lower()
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+
+class Group(click.Group):
+    """Turns the engine's named errors into one clear line and exit 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from cli.errors import friendly
+
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the boundary: no traceback for users
+            message = friendly(exc)
+            if message is None:
+                get_logger().exception("internal_error")
+                message = f"internal error: {type(exc).__name__}: {exc}"
+            raise click.ClickException(message) from None
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"],
+                                          "max_content_width": 100})
+@click.option("--db", envvar="EXTRAMILE_DATABASE_URL", metavar="URL",
+              help="Store: an SQLite file path or a SQLAlchemy URL "
+                   "(postgresql+psycopg://...). Default ./extramile.db.")
+@click.option("--as", "user", envvar="EXTRAMILE_USER", metavar="EMAIL",
+              help="The signed-in user recording or reading (env EXTRAMILE_USER).")
+@click.option("--timeline", envvar="EXTRAMILE_TIMELINE", metavar="FILE",
+              help="Timeline file (default: the bundled config/timeline.yaml).")
+@click.option("-v", "--verbose", count=True, help="More log detail on stderr (-vv for debug).")
+@click.version_option(package_name="extramile")
+@click.pass_context
+def cli(ctx: click.Context, db: str | None, user: str | None, timeline: str | None,
+        verbose: int) -> None:
+    """Extra Mile: event-sourced compliance engine for the DCSF Extra Mile Phase II
+    (primary) programme. Records submissions as immutable events and answers who owes
+    what, as of any day."""
+    configure_logging(verbose)
+    app = AppContext(db, user, timeline)
+    ctx.obj = app
+    ctx.call_on_close(app.close)
+
+
+def _register() -> None:
+    from cli import demo, queries, records, reminders, timeline_cmds, users
+
+    for module in (records, queries, timeline_cmds, users, demo, reminders):
+        for command in module.COMMANDS:
+            cli.add_command(command)
+
+
+_register()
+
+
+def main() -> None:
+    cli.main(prog_name="extramile", args=sys.argv[1:])

@@ -1,0 +1,175 @@
+"""Reading: overdue, status, board, audit. All take --as-of (default: today in the programme's
+timezone) and --format table|json|csv."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import click
+
+from cli.main import AppContext
+from cli.output import STATUS_STYLES, emit_json, emit_rows, emit_table, format_option
+
+pass_app = click.make_pass_decorator(AppContext)
+
+DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def as_of_option(f: Any) -> Any:
+    return click.option("--as-of", "as_of", type=DATE, metavar="YYYY-MM-DD",
+                        help="Business date to answer for (default: today, Europe/London).")(f)
+
+
+def resolve_as_of(app: AppContext, as_of: dt.datetime | None) -> dt.date:
+    if as_of is not None:
+        return as_of.date()
+    from engine.bootstrap import today_in
+
+    return today_in(app.store.timeline.timezone)
+
+
+@click.command()
+@as_of_option
+@format_option()
+@click.option("--responsible", type=click.Choice(["dcsf", "la", "school"]),
+              help="Only obligations this party owes.")
+@click.option("--la", metavar="ID", help="Only this LA's subjects.")
+@pass_app
+def overdue(app: AppContext, as_of: dt.datetime | None, fmt: str, responsible: str | None,
+            la: str | None) -> None:
+    """Every overdue obligation instance, sorted by due date, obligation, subject.
+
+    Example: extramile overdue --as-of 2010-02-15 --format json
+    """
+    day = resolve_as_of(app, as_of)
+    items = app.store.queries.overdue(day, responsible, la)
+    columns = ["obligation", "subject", "responsible", "la", "due", "days_overdue"]
+    if fmt == "json":
+        emit_json([{k: i[k] for k in columns} for i in items])
+    else:
+        emit_rows(items, fmt, [*columns, "title"], title=f"Overdue as of {day}: {len(items)}")
+
+
+@click.command()
+@click.argument("subject")
+@as_of_option
+@format_option()
+@pass_app
+def status(app: AppContext, subject: str, as_of: dt.datetime | None, fmt: str) -> None:
+    """A subject's lifecycle stage and the status of each of its obligations.
+
+    SUBJECT is a school id, an LA id or dcsf.  Example: extramile status T001 --as-of 2010-02-15
+    """
+    day = resolve_as_of(app, as_of)
+    result = app.store.queries.status(subject, day)
+    if fmt == "json":
+        emit_json(result)
+        return
+    columns = ["obligation", "status", "opens", "due", "discharged_on", "days_overdue", "title"]
+    if fmt == "csv":
+        emit_rows(result["obligations"], fmt, columns)
+        return
+    heading = f"{subject} ({result['kind']}"
+    heading += f", {result['role']}" if result["role"] else ""
+    heading += f", LA {result['la']}" if result["la"] and result["la"] != subject else ""
+    heading += f"): {result['name']}"
+    if result["stage"]:
+        heading += f" — stage {result['stage']}"
+    emit_table(result["obligations"], columns, f"{heading} — as of {day}", STATUS_STYLES)
+
+
+MARKS = {"done": "✓", "late": "L", "overdue": "!", "missed": "M", "open": "o",
+         "upcoming": "·", "waived": "W", "withdrawn": "-"}
+
+
+@click.command()
+@as_of_option
+@format_option()
+@pass_app
+def board(app: AppContext, as_of: dt.datetime | None, fmt: str) -> None:
+    """The status board: per LA, its schools against the deliverables, plus LA and programme
+    rows.  Marks: ✓ done, L late, ! overdue, M missed, o open, · upcoming, W waived,
+    - withdrawn.  Example: extramile board --as-of 2010-02-15
+    """
+    day = resolve_as_of(app, as_of)
+    result = app.store.queries.board(day)
+    if fmt == "json":
+        emit_json(result)
+        return
+    rows = _board_rows(result)
+    if fmt == "csv":
+        emit_rows(rows, fmt, ["subject", "kind", "la", "stage", *result["columns"]])
+        return
+    _board_table(app, result, rows)
+
+
+def _board_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    def row(entry: dict[str, Any], la: str | None) -> dict[str, Any]:
+        return {"subject": entry["subject"], "kind": entry["role"] or entry["kind"], "la": la,
+                "stage": entry["stage"], "name": entry["name"], **entry["obligations"]}
+
+    rows = [row(result["programme"], None)]
+    for la in result["las"]:
+        rows.append(row(la, la["subject"]))
+        rows.extend(row(school, la["subject"]) for school in la["schools"])
+    return rows
+
+
+def _board_table(app: AppContext, result: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    from rich.table import Table
+
+    from cli.output import STATUS_STYLES as styles
+    from cli.output import console
+
+    timeline = app.store.timeline
+    out = console()
+    counts = ", ".join(f"{k} {v}" for k, v in result["counts"].items())
+    out.print(f"[bold]Extra Mile status board as of {result['as_of']}[/bold]  ({counts})")
+    for party, label in (("dcsf", "DCSF"), ("la", "LAs"), ("school", "schools")):
+        columns = [o for o in timeline.obligations if o.responsible.value == party]
+        table = Table(title=f"Owed by {label}", title_justify="left", show_lines=False,
+                      header_style="bold")
+        table.add_column("subject")
+        table.add_column("stage")
+        for number, _ in enumerate(columns, start=1):
+            table.add_column(str(number), justify="center")
+        for r in rows:
+            marks = [r.get(o.id) for o in columns]
+            if not any(marks):
+                continue
+            table.add_row(
+                ("  " if r["kind"] in ("trial", "partner") else "") + r["subject"],
+                r["stage"] or "",
+                *(f"[{styles.get(m, '')}]{MARKS.get(m, '')}[/]" if m else "" for m in marks))
+        out.print(table)
+        out.print("  " + "  ".join(f"{n}={o.id}" for n, o in enumerate(columns, start=1)),
+                  style="dim")
+    out.print("Marks: " + "  ".join(f"{v} {k}" for k, v in MARKS.items()))
+
+
+@click.command()
+@click.argument("subject")
+@format_option()
+@pass_app
+def audit(app: AppContext, subject: str, fmt: str) -> None:
+    """Every recorded event about a subject, oldest first: what, business date, by whom,
+    recorded when and by which user, and its content.  Example: extramile audit T001
+    """
+    entries = app.store.audit(subject)
+    columns = ["event", "on", "by", "recorded_at", "recorded_by", "payload"]
+    if fmt == "table":
+        entries = [{**e, "payload": _short(e["payload"])} for e in entries]
+    emit_rows(entries, fmt, columns, title=f"Audit trail of {subject}")
+
+
+def _short(payload: dict[str, Any]) -> str:
+    import json
+
+    from cli.output import to_jsonable
+
+    text = json.dumps(to_jsonable(payload), ensure_ascii=False)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+COMMANDS = [overdue, status, board, audit]

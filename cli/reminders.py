@@ -1,0 +1,3 @@
+"""Reminders (issue 3)."""
+
+COMMANDS: list = []

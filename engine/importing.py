@@ -1,0 +1,32 @@
+"""Reading an import file (JSON Lines): every line parsed, every bad line reported."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from engine.application import LineError
+from engine.commands import Command, CommandError, parse_command
+
+
+def read_commands(lines: Iterable[str]) -> tuple[list[tuple[int, Command]], list[LineError]]:
+    """Numbered commands from JSON Lines text, and a LineError for each line that is not one.
+
+    Blank lines are skipped (their numbers still count).
+    """
+    commands: list[tuple[int, Command]] = []
+    errors: list[LineError] = []
+    for number, text in enumerate(lines, start=1):
+        if not text.strip():
+            continue
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            errors.append(LineError(number, "?", f"not valid JSON: {exc.msg} at column {exc.colno}"))
+            continue
+        name = data.get("cmd", "?") if isinstance(data, dict) else "?"
+        try:
+            commands.append((number, parse_command(data)))
+        except CommandError as exc:
+            errors.append(LineError(number, str(name), str(exc)))
+    return commands, errors
