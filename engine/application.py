@@ -15,6 +15,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import JSONTranscoder
 
 from engine.aggregates.base import subject_id
+from engine.aggregates.reminder import Reminder
 from engine.aggregates.user import User
 from engine.commands import Command
 from engine.errors import Rejected
@@ -132,6 +133,18 @@ class ExtraMile(Application):
         if changed and not dry_run:
             self.save(*changed)
         return count
+
+    def record_reminders(self, planned: Iterable[Any], recorded_by: str) -> None:
+        """Record issued reminders; each identity can be stored once only, so a concurrent
+        or repeated run fails here (IntegrityError) instead of issuing twice."""
+        now = self.clock()
+        reminders = [
+            Reminder.issue(p.obligation, p.subject, p.kind, p.scheduled_for, due=p.due,
+                           run_on=p.date, to=p.to, cc=p.cc, recorded_by=recorded_by,
+                           timestamp=now)
+            for p in planned
+        ]
+        self.save(*reminders)
 
     def events_of(self, aggregate_id: Any) -> list[Any]:
         """Every stored event of one aggregate, oldest first."""

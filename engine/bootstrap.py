@@ -19,6 +19,7 @@ from engine.errors import Rejected, UnknownSubject
 from engine.persistence import application_env, database_url, describe, store_exists
 from engine.projections.projector import Projector
 from engine.projections.queries import Queries
+from engine.schedule.reminders import Planned
 
 
 class StoreMissing(Rejected):
@@ -68,6 +69,40 @@ class Store:
         self.app.require_user(added_by)
         self.app.add_user(email, role, la, added_by)
         self.projector.catch_up()
+
+    def issued_keys(self) -> set[str]:
+        from sqlalchemy import select
+
+        from engine.projections import tables
+
+        with self.engine.connect() as conn:
+            return set(conn.execute(select(tables.reminders.c.key)).scalars())
+
+    def remind(self, day: dt.date, recorded_by: str, dry_run: bool = False) -> list[Planned]:
+        """Issue the reminders due on `day` (exactly once each); return them."""
+        return self.simulate(day, day, recorded_by, dry_run)
+
+    def simulate(self, first: dt.date, last: dt.date, recorded_by: str, dry_run: bool = False,
+                 progress: Callable[[int], None] | None = None) -> list[Planned]:
+        """Run the reminder day by day from `first` to `last`, against the state as of each
+        day; record what is issued unless `dry_run`."""
+        from engine.schedule.reminders import plan
+
+        self.app.require_user(recorded_by)
+        issued = self.issued_keys()
+        planned: list[Planned] = []
+        day = first
+        while day <= last:
+            todays = plan(self.queries, day, issued)
+            issued.update(p.key for p in todays)
+            planned.extend(todays)
+            day += dt.timedelta(days=1)
+            if progress is not None:
+                progress(1)
+        if planned and not dry_run:
+            self.app.record_reminders(planned, recorded_by)
+            self.projector.catch_up()
+        return planned
 
     def audit(self, subject: str) -> list[dict[str, Any]]:
         """Every recorded event about a subject, oldest first, with who and when."""

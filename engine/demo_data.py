@@ -76,8 +76,8 @@ _REPLACEMENT_WAIVABLE = (
 )
 
 P_WITHDRAWAL = 0.25 # share of LAs losing a trial school mid-year
-P_EXTENSION = 0.5  # a late submission gets an extension...
-P_DOUBLE = 0.25 # ...granted twice
+P_EXTENSION = 0.35 # a late submission gets an extension...
+P_DOUBLE = 0.2  # ...granted twice
 P_WAIVER = 0.6  # a missing deliverable is waived
 
 _LA_NAMES = (
@@ -335,7 +335,7 @@ class _Generator:
         roll = self.rng.random()
         if roll < 0.5:
             return _Risk(0.04, 0.01)
-        return _Risk(0.12, 0.04) if roll < 0.85 else _Risk(0.35, 0.1)
+        return _Risk(0.12, 0.03) if roll < 0.85 else _Risk(0.35, 0.08)
 
     def person(self) -> str:
         return f"{self.rng.choice(_FIRST)} {self.rng.choice(_LAST)}"

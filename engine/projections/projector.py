@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from engine.aggregates.base import Subject, content, subject_id
 from engine.aggregates.local_authority import LocalAuthority
 from engine.aggregates.programme import PROGRAMME, Programme
+from engine.aggregates.reminder import Reminder, reminder_key
 from engine.aggregates.school import School
 from engine.aggregates.user import User
 from engine.projections import tables as t
@@ -51,6 +52,7 @@ class Projector:
             (Subject.ObligationWaived, self._waived),
             (User.Added, self._user_added),
             (User.Revoked, self._user_revoked),
+            (Reminder.Issued, self._reminder_issued),
         ]
 
     # --- schema -------------------------------------------------------------------------------
@@ -258,6 +260,14 @@ class Projector:
     def _user_revoked(self, conn: Connection, e: User.Revoked, position: int) -> None:
         conn.execute(update(t.users).where(t.users.c.aggregate_id == str(e.originator_id))
                      .values(revoked=1))
+
+
+    def _reminder_issued(self, conn: Connection, e: Reminder.Issued, position: int) -> None:
+        conn.execute(insert(t.reminders).values(
+            key=reminder_key(e.obligation, e.subject, e.kind, e.scheduled_for),
+            aggregate_id=str(e.originator_id), obligation=e.obligation, subject=e.subject,
+            kind=e.kind, scheduled_for=e.scheduled_for, due=e.due, run_on=e.run_on, to=e.to,
+            cc=e.cc, position=position))
 
 
 def _funding_lines(e: Any) -> tuple[list[dict[str, str]], str]:

@@ -119,4 +119,20 @@ users = Table(
     Column("revoked", Integer, nullable=False, default=0),
 )
 
-READ_MODEL = (subjects, stages, instances, extensions, people, funding, surveys, users)
+reminders = Table(
+    "em_reminders", metadata,
+    Column("key", String(200), primary_key=True),  # obligation|subject|kind|scheduled_for
+    Column("aggregate_id", String(36), nullable=False, unique=True),
+    Column("obligation", String(64), nullable=False),
+    Column("subject", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("scheduled_for", Date, nullable=False),
+    Column("due", Date, nullable=False),
+    Column("run_on", Date, nullable=False),
+    Column("to", JSON, nullable=False),
+    Column("cc", JSON, nullable=False),
+    Column("position", BigInteger, nullable=False),
+    Index("em_reminders_run_on", "run_on"),
+)
+
+READ_MODEL = (subjects, stages, instances, extensions, people, funding, surveys, users, reminders)
