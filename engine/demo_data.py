@@ -75,8 +75,8 @@ _REPLACEMENT_WAIVABLE = (
     "dcsf.ssa_visit.1", "school.surveys.autumn",
 )
 
-P_WITHDRAWAL = 0.25 # share of LAs losing a trial school mid-year
-P_EXTENSION = 0.35 # a late submission gets an extension...
+P_WITHDRAWAL = 0.25  # share of LAs losing a trial school mid-year
+P_EXTENSION = 0.35  # a late submission gets an extension...
 P_DOUBLE = 0.2  # ...granted twice
 P_WAIVER = 0.6  # a missing deliverable is waived
 
