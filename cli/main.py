@@ -52,7 +52,7 @@ class Group(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
-        except Exception as exc:  # noqa: BLE001 - the boundary: no traceback for users
+        except Exception as exc:
             message = friendly(exc)
             if message is None:
                 get_logger().exception("internal_error")

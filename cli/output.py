@@ -59,14 +59,13 @@ def emit_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
 
 def emit_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], title: str | None,
                styles: dict[str, str]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title=title, title_justify="left", header_style="bold")
     for column in columns:
         table.add_column(column.replace("_", " "))
     for row in rows:
-        style = styles.get(str(row.get("status", "")), None)
+        style = styles.get(str(row.get("status", "")))
         table.add_row(*(_cell(row.get(c)) for c in columns), style=style)
     console().print(table)
     if not rows:

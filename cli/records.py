@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-
 from pathlib import Path
 from typing import Any
 
@@ -125,8 +124,9 @@ def _extra_fields(args: list[str], model: Any) -> dict[str, Any]:
 
 
 def _field_value(model: Any, name: str, value: str) -> Any:
-    annotation = model.model_fields[name].annotation if model and name in model.model_fields else None
-    if annotation is str or "str" == getattr(annotation, "__name__", ""):
+    known = model is not None and name in model.model_fields
+    annotation = model.model_fields[name].annotation if known else None
+    if annotation is str or getattr(annotation, "__name__", "") == "str":
         return value
     try:
         return json.loads(value)

@@ -386,12 +386,13 @@ class CommandError(ValueError):
 
 
 def parse_command(data: Any) -> Command:
-    """Validate one command (a decoded JSON object) into its model; CommandError if it doesn't fit."""
+    """Validate one decoded JSON object into its command model, else raise CommandError."""
     if not isinstance(data, dict):
         raise CommandError(f"expected a JSON object, got {_json_type(data)}")
     name = data.get("cmd")
     if not isinstance(name, str):
-        raise CommandError("missing field 'cmd'" if name is None else "field 'cmd' must be a string")
+        problem = "missing field 'cmd'" if name is None else "field 'cmd' must be a string"
+        raise CommandError(problem)
     model = COMMANDS.get(name)
     if model is None:
         raise CommandError(f"unknown command {name!r}")

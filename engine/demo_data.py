@@ -22,19 +22,16 @@ END = date(2010, 9, 30)
 LAUNCH = date(2009, 7, 17)
 
 _WINDOWS_TEXT = {
-    "dcsf.invitations": ("2009-05-01", "2009-05-31"),
     "dcsf.confirm_participation": ("2009-06-01", "2009-06-30"),
     "dcsf.launch_invitations": ("2009-06-01", "2009-06-30"),
     "dcsf.newsletter.autumn": ("2009-09-01", "2009-09-30"),
     "dcsf.website": ("2009-09-01", "2009-09-30"),
     "dcsf.ssa_visit.1": ("2009-10-01", "2009-10-31"),
     "dcsf.newsletter.spring": ("2010-01-01", "2010-01-31"),
-    "dcsf.national_networking": ("2010-01-01", "2010-01-31"),
     "dcsf.interim_report": ("2010-01-01", "2010-01-31"),
     "dcsf.ssa_visit.2": ("2010-04-01", "2010-04-30"),
     "dcsf.newsletter.summer": ("2010-05-01", "2010-05-31"),
     "dcsf.final_report": ("2010-07-01", "2010-07-31"),
-    "dcsf.celebration": ("2010-07-01", "2010-07-31"),
     "dcsf.evaluation_support": ("2010-07-01", "2010-07-31"),
     "dcsf.findings": ("2010-08-01", "2010-08-31"),
     "la.launch_registration": ("2009-06-01", "2009-06-30"),
@@ -401,18 +398,17 @@ class _Generator:
                  ("dcsf.interim_report", "dcsf.report_published", {"report": "interim"}),
                  ("dcsf.newsletter.summer", "dcsf.newsletter_sent", {"term": "summer"}),
                  ("dcsf.final_report", "dcsf.report_published", {"report": "final"}),
+                 ("dcsf.evaluation_support", "dcsf.evaluation_supported", {}),
                  ("dcsf.findings", "dcsf.findings_shared", {})]
+        for event, on in self.events.items():
+            self.emit(out, "dcsf.event_held", on, OFFICE, event=event)
         for ob, cmd, fields in plain:
+            if ob == "dcsf.evaluation_support" and rng.random() < 0.35:  # as in the sample
+                self.waive(out, ob, "dcsf", date(2010, 7, 5) + self.days(0, 20))
+                continue
             on = self.office_deliver(ob, WINDOWS[ob][0], _Risk(0.2, 0.0))
             if on is not None:
                 self.emit(out, cmd, on, OFFICE, **fields)
-        for event, on in self.events.items():
-            self.emit(out, "dcsf.event_held", on, OFFICE, event=event)
-        if rng.random() < 0.35:
-            self.waive(out, "dcsf.evaluation_support", "dcsf", date(2010, 7, 5) + self.days(0, 20))
-        else:
-            on = date(2010, 7, 1) + self.days(0, 40)
-            self.emit(out, "dcsf.evaluation_supported", on, OFFICE)
 
     # -- local authorities --------------------------------------------------------------------
 

@@ -123,7 +123,9 @@ def instance_of(subject: Subject, o: Obligation) -> Instance | None:
     )
 
 
-def _instance_for_office(uow: UnitOfWork, cmd: Any, meta: dict[str, Any]) -> tuple[Subject, Instance]:
+def _instance_for_office(
+    uow: UnitOfWork, cmd: Any, meta: dict[str, Any]
+) -> tuple[Subject, Instance]:
     subject = uow.subject(cmd.subject, meta)
     o = uow.timeline.by_id.get(cmd.obligation)
     if o is None:

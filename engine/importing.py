@@ -22,7 +22,8 @@ def read_commands(lines: Iterable[str]) -> tuple[list[tuple[int, Command]], list
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            errors.append(LineError(number, "?", f"not valid JSON: {exc.msg} at column {exc.colno}"))
+            reason = f"not valid JSON: {exc.msg} at column {exc.colno}"
+            errors.append(LineError(number, "?", reason))
             continue
         name = data.get("cmd", "?") if isinstance(data, dict) else "?"
         try:

@@ -176,7 +176,9 @@ def default_path() -> Path:
     return Path(os.environ.get("EXTRAMILE_TIMELINE") or DEFAULT_TIMELINE)
 
 
-def load(path: Path | str | None = None, vocabulary: Mapping[str, set[str]] | None = None) -> Timeline:
+def load(
+    path: Path | str | None = None, vocabulary: Mapping[str, set[str]] | None = None
+) -> Timeline:
     """Load and check a timeline file; raise TimelineError listing every problem."""
     path = Path(path) if path else default_path()
     timeline, problems = check(path, vocabulary)
@@ -226,7 +228,8 @@ def _rule_problems(
         at = ("obligations", i)
         where = f"obligation {o.id}"
         if o.id in seen:
-            found.append(((*at, "id"), where, f"duplicate id (first at obligation #{seen[o.id] + 1})"))
+            first = f"duplicate id (first at obligation #{seen[o.id] + 1})"
+            found.append(((*at, "id"), where, first))
         seen.setdefault(o.id, i)
         if o.relative:
             if o.due_days is None or o.opens or o.due:

@@ -12,7 +12,8 @@ def cmd(name: str, on: str, by: str = OFFICE, **fields: Any) -> dict[str, Any]:
 
 
 def register(la: str = "LA01", on: str = "2009-05-10") -> dict[str, Any]:
-    return cmd("la.register", on, la=la, name=f"{la} council", contact=f"extramile@{la.lower()}.test")
+    return cmd("la.register", on, la=la, name=f"{la} council",
+               contact=f"extramile@{la.lower()}.test")
 
 
 def nominate(school: str, la: str = "LA01", role: str = "trial",
