@@ -7,8 +7,8 @@ from typing import Any
 OFFICE = "office@extramile.dcsf.test"
 
 
-def cmd(name: str, on: str, by: str = OFFICE, **fields: Any) -> dict[str, Any]:
-    return {"cmd": name, "on": on, "by": by, **fields}
+def cmd(command: str, on: str, by: str = OFFICE, **fields: Any) -> dict[str, Any]:
+    return {"cmd": command, "on": on, "by": by, **fields}
 
 
 def register(la: str = "LA01", on: str = "2009-05-10") -> dict[str, Any]:
@@ -57,8 +57,8 @@ def partner_plan(school: str, on: str = "2009-10-01", total: str = "3000.00") ->
                      "funding": [{"item": "supply cover", "amount": total}]})
 
 
-def report(name: str, school: str, on: str) -> dict[str, Any]:
-    return cmd(name, on, by=f"head@{school.lower()}.test", school=school,
+def report(command: str, school: str, on: str) -> dict[str, Any]:
+    return cmd(command, on, by=f"head@{school.lower()}.test", school=school,
                report={"objectives": "o", "success_criteria": "s", "actions_taken": "a",
                        "outcomes": "x"})
 
