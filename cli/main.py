@@ -25,16 +25,24 @@ class AppContext:
 
     @property
     def store(self) -> Any:
+        """The store, opened on first use for a known, unrevoked user (reads included)."""
         if self._store is None:
             from engine.bootstrap import open_store
 
-            self._store = open_store(self.db, self.timeline)
+            user = self.require_user()
+            store = open_store(self.db, self.timeline)
+            try:
+                store.app.require_user(user)
+            except Exception:
+                store.close()
+                raise
+            self._store = store
         return self._store
 
     def require_user(self) -> str:
         if not self.user:
             raise click.ClickException(
-                "who is recording? set EXTRAMILE_USER or pass --as EMAIL")
+                "no user: set EXTRAMILE_USER or pass --as EMAIL (a user of the store)")
         return self.user.lower()
 
     def close(self) -> None:
