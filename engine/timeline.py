@@ -206,25 +206,46 @@ def check(
     if not isinstance(data, dict):
         return None, [Problem(name, 1, "", "expected a mapping with programme, obligations, ...")]
     lines = _line_index(node)
+    problems: list[Problem] = []
+    # Validate the header and each obligation on its own, so one bad entry hides no other.
+    raw = data.get("obligations")
     try:
-        timeline = Timeline.model_validate(data)
+        header = Timeline.model_validate({**data, "obligations": []})
     except ValidationError as exc:
-        return None, [_pydantic_problem(name, lines, err) for err in exc.errors()]
-    problems = [
+        header = None
+        problems += [_pydantic_problem(name, lines, err) for err in exc.errors()]
+    obligations: list[tuple[int, Obligation]] = []
+    if not isinstance(raw, list) or not raw:
+        problems.append(Problem(name, lines.get(("obligations",), 1), "obligations",
+                                "expected a list of obligations"))
+    else:
+        for i, entry in enumerate(raw):
+            try:
+                obligations.append((i, Obligation.model_validate(entry)))
+            except ValidationError as exc:
+                problems += [_pydantic_problem(name, lines, err, ("obligations", i))
+                             for err in exc.errors()]
+                problems += [Problem(name, lines.get(at), where, message)
+                             for at, where, message in _raw_problems(i, entry, vocabulary)]
+    problems += [
         Problem(name, lines.get(path_), where, message)
-        for path_, where, message in _rule_problems(timeline, vocabulary)
+        for path_, where, message in _rule_problems(header, obligations, vocabulary)
     ]
-    return (None if problems else timeline), problems
+    if problems or header is None:
+        return None, problems
+    return header.model_copy(update={"obligations": tuple(o for _, o in obligations)}), []
 
 
 def _rule_problems(
-    t: Timeline, vocabulary: Mapping[str, set[str]] | None
+    t: Timeline | None,
+    obligations: list[tuple[int, Obligation]],
+    vocabulary: Mapping[str, set[str]] | None,
 ) -> list[tuple[tuple[Any, ...], str, str]]:
     found: list[tuple[tuple[Any, ...], str, str]] = []
-    if t.starts > t.ends:
+    if t is not None and t.starts > t.ends:
         found.append((("starts",), "starts", "the programme starts after it ends"))
     seen: dict[str, int] = {}
-    for i, o in enumerate(t.obligations):
+    for i, o in obligations:
         at = ("obligations", i)
         where = f"obligation {o.id}"
         if o.id in seen:
@@ -240,13 +261,31 @@ def _rule_problems(
             if o.opens > o.due:
                 found.append(((*at, "opens"), where, f"opens {o.opens} after due {o.due}"))
             for key, day in (("opens", o.opens), ("due", o.due)):
-                if not t.starts <= day <= t.ends:
+                if t is not None and not t.starts <= day <= t.ends:
                     found.append(
                         ((*at, key), where, f"{key} {day} outside the programme "
                          f"({t.starts} to {t.ends})")
                     )
         if vocabulary is not None:
             found.extend(_vocabulary_problems(o, at, where, vocabulary))
+    return found
+
+
+def _raw_problems(
+    i: int, entry: Any, vocabulary: Mapping[str, set[str]] | None
+) -> list[tuple[tuple[Any, ...], str, str]]:
+    """Rule checks on an obligation that did not validate, so its other problems show too."""
+    if not isinstance(entry, dict):
+        return []
+    at, where = ("obligations", i), f"obligation {entry.get('id', i)}"
+    found = []
+    opens, due = entry.get("opens"), entry.get("due")
+    if isinstance(opens, dt.date) and isinstance(due, dt.date) and opens > due:
+        found.append(((*at, "opens"), where, f"opens {opens} after due {due}"))
+    discharge = entry.get("discharged_by")
+    command = discharge.get("command") if isinstance(discharge, dict) else None
+    if vocabulary is not None and isinstance(command, str) and command not in vocabulary:
+        found.append(((*at, "discharged_by"), where, f"unknown command {command!r}"))
     return found
 
 
@@ -269,8 +308,10 @@ def _vocabulary_problems(
     return found
 
 
-def _pydantic_problem(name: str, lines: dict[tuple[Any, ...], int], err: Any) -> Problem:
-    loc = tuple(err["loc"])
+def _pydantic_problem(
+    name: str, lines: dict[tuple[Any, ...], int], err: Any, prefix: tuple[Any, ...] = ()
+) -> Problem:
+    loc = (*prefix, *err["loc"])
     line = None
     for n in range(len(loc), -1, -1):
         if loc[:n] in lines:
