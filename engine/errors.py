@@ -26,9 +26,9 @@ class AlreadyExists(Rejected):
 class AlreadyRecorded(Rejected):
     """A submission or fact that was recorded before."""
 
-    def __init__(self, what: str, subject: str, on: dt.date, by: str) -> None:
+    def __init__(self, what: str, subject: str, on: dt.date, by: str, more: str = "") -> None:
         self.first_on, self.first_by = on, by
-        super().__init__(f"{what} for {subject} was already recorded on {on} by {by}")
+        super().__init__(f"{what} for {subject} was already recorded on {on} by {by}{more}")
 
 
 class DatedTooEarly(Rejected):

@@ -96,8 +96,11 @@ class LocalAuthority(Subject):
 
     def nominate(self, school: str, role: str, roster: list[Member], **meta: Any) -> None:
         """Add a school to the cluster: at most 4 active trial and 1 active partner schools."""
-        self.check_dated(meta["on"])
-        active = [m for m in roster if m.role == role and m.withdrawn_on is None]
+        on = meta["on"]
+        self.check_dated(on)
+        # Active on the nomination's date: a place frees up only once the withdrawal is dated.
+        active = [m for m in roster
+                  if m.role == role and (m.withdrawn_on is None or m.withdrawn_on > on)]
         if len(active) >= CLUSTER[role]:
             raise ClusterFull(self.natural_id, role, CLUSTER[role])
         self.trigger_event(self.SchoolNominated, school=school, role=role, **meta)

@@ -13,6 +13,7 @@ from typing import Any
 
 from engine.aggregates.base import Subject, in_post, subject_id
 from engine.errors import (
+    AlreadyRecorded,
     DatedTooEarly,
     OverAllocation,
     Rejected,
@@ -166,6 +167,10 @@ class School(Subject):
               **kwargs: Any) -> None:
         on = kwargs["on"]
         self.check_dated(on)
+        first = self.first(event_class.command)
+        if first is not None:
+            raise AlreadyRecorded(event_class.command, self.natural_id, first.on, first.by,
+                                  f"; it is now at stage {self.stage}")
         if self.stage not in allowed:
             raise WrongStage(self.natural_id, action, self.stage, " or ".join(allowed))
         if on < self.stage_on:
