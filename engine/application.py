@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import JSONTranscoder
+from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
 from engine.aggregates.base import subject_id
 from engine.aggregates.reminder import Reminder
@@ -134,17 +134,35 @@ class ExtraMile(Application):
             self.save(*changed)
         return count
 
-    def record_reminders(self, planned: Iterable[Any], recorded_by: str) -> None:
-        """Record issued reminders; each identity can be stored once only, so a concurrent
-        or repeated run fails here (IntegrityError) instead of issuing twice."""
+    def record_reminders(self, planned: list[Any], recorded_by: str,
+                         deliver: bool) -> list[Any]:
+        """Record issued reminders with their emails; return those recorded.
+
+        Each identity can be stored once only: if another run recorded some first, the batch
+        fails as a whole and is retried one by one, skipping those (so nothing is issued twice).
+        """
+        from engine.schedule.mail import compose
+
         now = self.clock()
-        reminders = [
-            Reminder.issue(p.obligation, p.subject, p.kind, p.scheduled_for, due=p.due,
-                           run_on=p.date, to=p.to, cc=p.cc, recorded_by=recorded_by,
-                           timestamp=now)
-            for p in planned
-        ]
-        self.save(*reminders)
+
+        def build(p: Any) -> Reminder:
+            return Reminder.issue(p.obligation, p.subject, p.kind, p.scheduled_for, due=p.due,
+                                  run_on=p.date, to=p.to, cc=p.cc, recorded_by=recorded_by,
+                                  deliver=deliver, timestamp=now,
+                                  **compose(p, self.timeline, p.context))
+
+        try:
+            self.save(*(build(p) for p in planned))
+            return planned
+        except IntegrityError:
+            recorded = []
+            for p in planned:
+                try:
+                    self.save(build(p))
+                    recorded.append(p)
+                except IntegrityError:
+                    continue
+            return recorded
 
     def events_of(self, aggregate_id: Any) -> list[Any]:
         """Every stored event of one aggregate, oldest first."""

@@ -7,9 +7,9 @@ opened, never at import.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine import timeline as timeline_module
 from engine.aggregates.base import subject_id
@@ -20,6 +20,9 @@ from engine.persistence import application_env, database_url, describe, store_ex
 from engine.projections.projector import Projector
 from engine.projections.queries import Queries
 from engine.schedule.reminders import Planned
+
+if TYPE_CHECKING:
+    from engine.schedule.outbox import Outbox
 
 
 class StoreMissing(Rejected):
@@ -79,13 +82,15 @@ class Store:
             return set(conn.execute(select(tables.reminders.c.key)).scalars())
 
     def remind(self, day: dt.date, recorded_by: str, dry_run: bool = False) -> list[Planned]:
-        """Issue the reminders due on `day` (exactly once each); return them."""
-        return self.simulate(day, day, recorded_by, dry_run)
+        """Issue the reminders due on `day` (exactly once each), for delivery; return them."""
+        return self.simulate(day, day, recorded_by, dry_run, deliver=True)
 
     def simulate(self, first: dt.date, last: dt.date, recorded_by: str, dry_run: bool = False,
-                 progress: Callable[[int], None] | None = None) -> list[Planned]:
+                 progress: Callable[[int], None] | None = None,
+                 deliver: bool = False) -> list[Planned]:
         """Run the reminder day by day from `first` to `last`, against the state as of each
-        day; record what is issued unless `dry_run`."""
+        day; record what is issued unless `dry_run`. Reminders recorded without `deliver` are
+        held: never sent (a backfill floods nobody)."""
         from engine.schedule.reminders import plan
 
         self.app.require_user(recorded_by)
@@ -100,9 +105,20 @@ class Store:
             if progress is not None:
                 progress(1)
         if planned and not dry_run:
-            self.app.record_reminders(planned, recorded_by)
+            planned = self.app.record_reminders(planned, recorded_by, deliver)
             self.projector.catch_up()
         return planned
+
+    def outbox(self, env: Mapping[str, str] | None = None) -> Outbox:
+        """The outbox delivering through the transport the environment configures."""
+        import os
+
+        from engine.schedule.outbox import Outbox
+        from engine.schedule.transport import transport_from_env
+
+        env = os.environ if env is None else env
+        sender = env.get("EXTRAMILE_MAIL_FROM") or self.timeline.office_email
+        return Outbox(self, transport_from_env(env), sender)
 
     def audit(self, subject: str) -> list[dict[str, Any]]:
         """Every recorded event about a subject, oldest first, with who and when."""

@@ -41,7 +41,7 @@ def _iso_date(value: Any) -> Any:
 def _email(value: str) -> str:
     if not _EMAIL.match(value):
         raise ValueError(f"{value!r} is not an email address")
-    return value.lower()
+    return value
 
 
 def _money(value: Any) -> Any:

@@ -100,6 +100,13 @@ class ReminderPolicy(_Strict):
     overdue_every: int = Field(default=7, ge=1)
     escalate_after: int = Field(default=14, ge=0)
     run_at: dt.time = dt.time(6, 0)
+    retry_minutes: int = Field(default=5, ge=1)
+    retry_max_minutes: int = Field(default=360, ge=1)
+
+    def retry_after(self, attempts: int) -> dt.timedelta:
+        """Backoff before the next delivery attempt after `attempts` failed ones."""
+        minutes = self.retry_minutes * 2 ** max(attempts - 1, 0)
+        return dt.timedelta(minutes=min(minutes, self.retry_max_minutes))
 
     @field_validator("upcoming_days_before")
     @classmethod

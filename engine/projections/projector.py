@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from engine.aggregates.base import Subject, content, subject_id
 from engine.aggregates.local_authority import LocalAuthority
 from engine.aggregates.programme import PROGRAMME, Programme
-from engine.aggregates.reminder import Reminder, reminder_key
+from engine.aggregates.reminder import DELIVERED, FAILED, HELD, PENDING, Reminder, reminder_key
 from engine.aggregates.school import School
 from engine.aggregates.user import User
 from engine.projections import tables as t
@@ -53,6 +53,10 @@ class Projector:
             (User.Added, self._user_added),
             (User.Revoked, self._user_revoked),
             (Reminder.Issued, self._reminder_issued),
+            (Reminder.Claimed, self._reminder_claimed),
+            (Reminder.Delivered, self._reminder_delivered),
+            (Reminder.DeliveryFailed, self._reminder_failed),
+            (Reminder.Released, self._reminder_released),
         ]
 
     # --- schema -------------------------------------------------------------------------------
@@ -67,10 +71,10 @@ class Projector:
 
     def reset(self) -> None:
         """Empty the read model, ready to be rebuilt from the start of the log."""
+        # Dropped and created afresh, so a rebuild also brings the tables' shape up to date.
+        t.metadata.drop_all(self.engine)
         t.metadata.create_all(self.engine)
         with self.engine.begin() as conn:
-            for table in (*t.READ_MODEL, t.tracking):
-                conn.execute(table.delete())
             self._seed(conn)
         self._subjects.clear()
 
@@ -267,7 +271,32 @@ class Projector:
             key=reminder_key(e.obligation, e.subject, e.kind, e.scheduled_for),
             aggregate_id=str(e.originator_id), obligation=e.obligation, subject=e.subject,
             kind=e.kind, scheduled_for=e.scheduled_for, due=e.due, run_on=e.run_on, to=e.to,
-            cc=e.cc, position=position))
+            cc=e.cc, message_id=e.message_id, mail_subject=e.mail_subject,
+            status=PENDING if e.deliver else HELD, attempts=0, last_error=None,
+            next_attempt_at=e.timestamp if e.deliver else None, claimed_until=None,
+            delivered_at=None, position=position))
+
+    def _update_reminder(self, conn: Connection, e: Any, **values: Any) -> None:
+        conn.execute(update(t.reminders)
+                     .where(t.reminders.c.aggregate_id == str(e.originator_id)).values(**values))
+
+    def _reminder_claimed(self, conn: Connection, e: Reminder.Claimed, position: int) -> None:
+        self._update_reminder(conn, e, claimed_until=e.until)
+
+    def _reminder_delivered(self, conn: Connection, e: Reminder.Delivered,
+                            position: int) -> None:
+        self._update_reminder(conn, e, status=DELIVERED, attempts=t.reminders.c.attempts + 1,
+                              delivered_at=e.timestamp, claimed_until=None,
+                              next_attempt_at=None)
+
+    def _reminder_failed(self, conn: Connection, e: Reminder.DeliveryFailed,
+                         position: int) -> None:
+        self._update_reminder(conn, e, status=FAILED, attempts=t.reminders.c.attempts + 1,
+                              last_error=e.error, next_attempt_at=e.retry_at,
+                              claimed_until=None)
+
+    def _reminder_released(self, conn: Connection, e: Reminder.Released, position: int) -> None:
+        self._update_reminder(conn, e, status=PENDING, next_attempt_at=e.timestamp)
 
 
 def _funding_lines(e: Any) -> tuple[list[dict[str, str]], str]:

@@ -231,6 +231,17 @@ class Queries:
             .order_by(p.on.desc(), p.position.desc()).limit(1)).first()
         return (row.name, row.email) if row else None
 
+    def reminders(self, statuses: list[str] | None = None) -> list[dict[str, Any]]:
+        """The reminder ledger: every issued reminder and its delivery state."""
+        r = t.reminders.c
+        query = select(r.run_on.label("date"), r.obligation, r.subject, r.kind, r.scheduled_for,
+                       r.due, r.to, r.cc, r.status, r.attempts, r.last_error,
+                       r.next_attempt_at, r.delivered_at, r.message_id, r.mail_subject)
+        if statuses:
+            query = query.where(r.status.in_(statuses))
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(query.order_by(r.position)).mappings()]
+
     def users(self) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(

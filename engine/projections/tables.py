@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Date,
+    DateTime,
     Index,
     Integer,
     MetaData,
@@ -131,8 +132,17 @@ reminders = Table(
     Column("run_on", Date, nullable=False),
     Column("to", JSON, nullable=False),
     Column("cc", JSON, nullable=False),
+    Column("message_id", String(200), nullable=False),
+    Column("mail_subject", String(400), nullable=False),
+    Column("status", String(16), nullable=False),  # held | pending | failed | delivered
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", String(500)),
+    Column("next_attempt_at", DateTime(timezone=True)),
+    Column("claimed_until", DateTime(timezone=True)),
+    Column("delivered_at", DateTime(timezone=True)),
     Column("position", BigInteger, nullable=False),
     Index("em_reminders_run_on", "run_on"),
+    Index("em_reminders_status", "status"),
 )
 
 READ_MODEL = (subjects, stages, instances, extensions, people, funding, surveys, users, reminders)

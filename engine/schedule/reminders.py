@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -33,13 +33,19 @@ class Planned:
     cc: list[str]
     la: str | None
     responsible: str
+    # What the email says besides the above (names, history); not part of the output.
+    context: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def key(self) -> str:
         return reminder_key(self.obligation, self.subject, self.kind, self.scheduled_for)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {k: getattr(self, k) for k in OUTPUT}
+
+
+OUTPUT = ("date", "obligation", "subject", "kind", "scheduled_for", "due", "to", "cc", "la",
+          "responsible")
 
 
 def plan(queries: Queries, day: dt.date, issued: Collection[str]) -> list[Planned]:
@@ -70,7 +76,8 @@ def plan(queries: Queries, day: dt.date, issued: Collection[str]) -> list[Planne
                 cc = [*cc, timeline.office_email]
             found.append((row.ordinal, slot.due, row.seq, Planned(
                 day, row.instance.obligation, row.instance.subject, slot.kind.value,
-                slot.scheduled_for, slot.due, to, cc, row.la, row.responsible)))
+                slot.scheduled_for, slot.due, to, cc, row.la, row.responsible,
+                recipients.context(row))))
     found.sort(key=lambda f: f[:3])
     return [f[3] for f in found]
 
@@ -84,6 +91,31 @@ class Recipients:
         self._contacts = dict(conn.execute(
             select(t.subjects.c.subject, t.subjects.c.contact)
             .where(t.subjects.c.kind == "la")).all())
+        self._names = dict(conn.execute(select(t.subjects.c.subject, t.subjects.c.name)).all())
+        self._waivers: dict[str, list[dict[str, Any]]] = {}
+
+    def context(self, row: Any) -> dict[str, Any]:
+        """What the email tells besides the reminder itself, as known on the run's day."""
+        inst = row.instance
+        coordinator = self._person(row.la, "coordinator") if row.la else None
+        return {
+            "subject_name": self._names.get(inst.subject, inst.subject),
+            "la_name": self._names.get(row.la) if row.la and row.la != inst.subject else None,
+            "coordinator": coordinator,
+            "original_due": inst.due,
+            "extensions": [{"granted_on": e.granted_on, "due": e.due}
+                           for e in inst.extensions if e.granted_on <= self.day],
+            "waivers": self._waived(inst.subject),
+        }
+
+    def _waived(self, subject: str) -> list[dict[str, Any]]:
+        if subject not in self._waivers:
+            i = t.instances.c
+            self._waivers[subject] = [
+                {"obligation": r.obligation, "on": r.waived_on}
+                for r in self.conn.execute(select(i.obligation, i.waived_on).where(
+                    i.subject == subject, i.waived_on <= self.day).order_by(i.waived_on))]
+        return self._waivers[subject]
 
     def _person(self, subject: str, post: str) -> str | None:
         found = self.queries.person_in_post(subject, post, self.day, self.conn)
