@@ -17,8 +17,10 @@ from cli.logs import configure_logging, get_logger
 class AppContext:
     """What every subcommand receives: options of the group, and the store once opened."""
 
-    def __init__(self, db: str | None, user: str | None, timeline: str | None) -> None:
+    def __init__(self, db: str | None, user: str | None, timeline: str | None,
+                 verbose: int = 0) -> None:
         self.db = db
+        self.verbose = verbose
         self.user = user
         self.timeline = timeline
         self._store: Any = None
@@ -86,7 +88,7 @@ def cli(ctx: click.Context, db: str | None, user: str | None, timeline: str | No
     (primary) programme. Records submissions as immutable events and answers who owes
     what, as of any day."""
     configure_logging(verbose)
-    app = AppContext(db, user, timeline)
+    app = AppContext(db, user, timeline, verbose)
     ctx.obj = app
     ctx.call_on_close(app.close)
 

@@ -130,8 +130,10 @@ def scheduler() -> None:
 def scheduler_run(app: AppContext, once: bool) -> None:
     """Serve: run reminders daily at the timeline's run_at (Europe/London), retry deliveries
     every few minutes, catch up at once on start; stop cleanly on SIGTERM or SIGINT."""
+    from cli.logs import configure_logging
     from engine.schedule.service import SchedulerService
 
+    configure_logging(max(app.verbose, 1))  # a service logs each run's counts
     SchedulerService(app.store, app.require_user()).run(once=once)
 
 
