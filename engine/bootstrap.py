@@ -11,6 +11,9 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import structlog
+from eventsourcing.persistence import IntegrityError
+
 from engine import timeline as timeline_module
 from engine.aggregates.base import subject_id
 from engine.application import Clock, ExtraMile, utc_now
@@ -23,6 +26,11 @@ from engine.schedule.reminders import Planned
 
 if TYPE_CHECKING:
     from engine.schedule.outbox import Outbox
+
+
+log = structlog.get_logger(__name__)
+
+WRITE_ATTEMPTS = 20
 
 
 class StoreMissing(Rejected):
@@ -63,8 +71,21 @@ class Store:
 
     def execute(self, commands: Iterable[tuple[int, Command]], recorded_by: str,
                 progress: Callable[[int], None] | None = None) -> int:
-        """Store a batch all-or-nothing, then bring the read model up to date."""
-        count = self.app.execute(commands, recorded_by, progress)
+        """Store a batch all-or-nothing, then bring the read model up to date.
+
+        If another writer saved one of the batch's aggregates first, the batch is re-read and
+        re-checked from the start: it is stored if still valid, else refused by the rules.
+        """
+        commands = list(commands)
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                count = self.app.execute(commands, recorded_by, progress)
+                break
+            except IntegrityError:
+                log.info("execute.conflict", attempt=attempt)
+                if attempt == WRITE_ATTEMPTS:
+                    raise Rejected("others kept changing the same records; nothing stored, "
+                                   "try again") from None
         self.projector.catch_up()
         return count
 

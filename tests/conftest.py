@@ -5,7 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+import os
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +33,50 @@ class FixedClock:
         return self._start + dt.timedelta(seconds=next(self._ticks))
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty store: a real SQLite file, or a fresh PostgreSQL database.
+
+    The PostgreSQL half runs when EXTRAMILE_TEST_POSTGRES_URL names a server (each test gets a
+    database of its own, dropped afterwards); without it those tests are skipped, saying so.
+    """
+    if request.param == "sqlite":
+        yield str(tmp_path / "extramile.db")
+        return
+    server = os.environ.get("EXTRAMILE_TEST_POSTGRES_URL")
+    if not server:
+        pytest.skip("PostgreSQL tests need EXTRAMILE_TEST_POSTGRES_URL "
+                    "(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres)")
+    with fresh_postgres_database(server) as url:
+        yield url
+
+
+@contextmanager
+def fresh_postgres_database(server: str) -> Iterator[str]:
+    """Create a database on the server for one test, and drop it afterwards."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"extramile_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # the server must be there when it is named
+        admin.dispose()
+        pytest.fail(f"cannot reach PostgreSQL at {server}: {exc}")
+    try:
+        yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    """An empty store in a real SQLite file, with an admin user."""
-    s = init_store(ADMIN, url=str(tmp_path / "extramile.db"), clock=FixedClock())
+def store(store_url: str) -> Iterator[Store]:
+    """An empty store (SQLite and PostgreSQL in turn), with an admin user."""
+    s = init_store(ADMIN, url=store_url, clock=FixedClock())
     yield s
     s.close()
 

@@ -104,17 +104,19 @@ class Projector:
                 return applied
             try:
                 with self.engine.begin() as conn:
-                    self._load_subjects(conn)
-                    for n in notifications:
-                        self._apply(conn, self.app.mapper.to_domain_event(n), n.id)
+                    # Claim the range first: the tracking row is locked (PostgreSQL) or the
+                    # database is (SQLite) until commit, and a concurrent catch-up that read
+                    # the same position finds it moved and starts again.
                     moved = conn.execute(
                         update(t.tracking)
                         .where(t.tracking.c.name == NAME, t.tracking.c.position == start)
                         .values(position=notifications[-1].id))
                     if moved.rowcount != 1:
                         raise Conflict
+                    self._load_subjects(conn)
+                    for n in notifications:
+                        self._apply(conn, self.app.mapper.to_domain_event(n), n.id)
             except Conflict:
-                self._subjects.clear()
                 log.info("projection.conflict", position=start)
                 continue
             except BaseException:
@@ -125,9 +127,9 @@ class Projector:
                 progress(len(notifications))
 
     def _load_subjects(self, conn: Connection) -> None:
-        if self._subjects:
-            return
-        for row in conn.execute(select(t.subjects)).mappings():
+        """Bring the subject cache up to date (other processes may have added subjects)."""
+        known = max((s["seq"] for s in self._subjects.values()), default=-1)
+        for row in conn.execute(select(t.subjects).where(t.subjects.c.seq > known)).mappings():
             self._subjects[row["aggregate_id"]] = dict(row)
 
     def _apply(self, conn: Connection, event: Any, position: int) -> None:
@@ -214,9 +216,9 @@ class Projector:
         if existing is not None:
             return
         due = on + dt.timedelta(days=o.due_days or 0)
+        # No trigger can be recorded for a withdrawn school, so none is withdrawn here.
         conn.execute(insert(t.instances).values(**self._instance_row(
-            o, subject["subject"], subject["la"], on, due, on, subject["seq"]),
-            **({"withdrawn_on": subject["withdrawn_on"]} if subject.get("withdrawn_on") else {})))
+            o, subject["subject"], subject["la"], on, due, on, subject["seq"])))
 
     def _extension(self, conn: Connection, e: Subject.ExtensionGranted, position: int) -> None:
         subject = self._subject_of(e)["subject"]

@@ -1,0 +1,69 @@
+"""Several processes writing at once lose nothing and store nothing twice."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from engine.bootstrap import Store, open_store
+from tests.builders import cluster
+from tests.conftest import ADMIN, run
+
+ROOT = Path(__file__).parents[2]
+WORKERS, COMMANDS = 8, 200
+
+
+@pytest.fixture
+def two_clusters(store: Store) -> Store:
+    run(store, *cluster("LA01"), *cluster("LA02", prefix="U"))
+    return store
+
+
+def test_concurrent_writers_store_every_accepted_command_exactly_once(
+        two_clusters: Store, store_url: str) -> None:
+    if "postgresql" not in store_url:
+        pytest.skip("the 8-process test is about PostgreSQL; SQLite serialises writers")
+    url = two_clusters.url
+    two_clusters.close()
+    workers = [
+        subprocess.Popen([sys.executable, "-m", "tests.integration.concurrent_writer", url, ADMIN,
+                          str(w), str(COMMANDS)], cwd=ROOT, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=os.environ.copy())
+        for w in range(WORKERS)
+    ]
+    results = []
+    for w in workers:
+        out, err = w.communicate(timeout=600)
+        assert w.returncode == 0, err.decode()[-2000:]
+        results.append(json.loads(out))
+
+    accepted = [c for r in results for c in r["accepted"]]
+    refused = [c for r in results for c in r["refused"]]
+    assert len(accepted) + len(refused) == WORKERS * COMMANDS
+    assert refused and all("already recorded" in c["reason"] for c in refused)
+
+    with open_store(url) as store:
+        events = [e for school in {c["school"] for c in accepted}
+                  for e in store.audit(school)]
+        leads = Counter(e["payload"]["name"] for e in events if e["event"] == "LeadAppointed")
+        visits = Counter((e["payload"]["round"],) for e in events if e["event"] == "SsaVisitHeld")
+        accepted_leads = [c["name"] for c in accepted if c["cmd"] == "school.lead_appointed"]
+        # Every accepted appointment is stored once; every contested visit once per round.
+        assert sorted(leads.elements()) == sorted(accepted_leads)
+        assert all(n == 1 for n in leads.values())
+        ssa = [c for c in accepted if c["cmd"] == "dcsf.ssa_visit_held"]
+        assert len(ssa) == len({(c["school"], c["round"]) for c in ssa})
+        assert sum(visits.values()) == len(ssa)
+
+        day = dt.date(2009, 10, 31)
+        before = (store.queries.board(day), store.queries.overdue(day))
+        store.projector.reset()
+        store.projector.catch_up()
+        assert (store.queries.board(day), store.queries.overdue(day)) == before
