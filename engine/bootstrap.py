@@ -57,7 +57,10 @@ class Store:
         self.projector = Projector(self.app, engine, timeline)
         self.queries = Queries(engine, timeline)
         if create:
+            from engine import schema
+
             self.projector.create()
+            schema.stamp(engine)
 
     def close(self) -> None:
         self.app.close()
@@ -166,13 +169,28 @@ def audit_entry(event: Any) -> dict[str, Any]:
     }
 
 
+class StoreOutdated(Rejected):
+    def __init__(self, found: str | None, needed: str) -> None:
+        super().__init__(f"the store's read model is at revision {found or 'none'}, this engine "
+                         f"needs {needed}: run 'extramile db upgrade' (events are not touched)")
+
+
 def open_store(url: str | None = None, timeline_path: str | Path | None = None,
-               clock: Clock = utc_now) -> Store:
-    """Open an existing store (StoreMissing if there is none)."""
+               clock: Clock = utc_now, upgrading: bool = False) -> Store:
+    """Open an existing store (StoreMissing if there is none, StoreOutdated if its read model
+    needs `db upgrade`, unless `upgrading`)."""
+    from engine import schema
+
     resolved = database_url(url)
     if not store_exists(resolved):
         raise StoreMissing(resolved)
     store = Store(resolved, load_timeline(timeline_path), clock, create=False)
+    if upgrading:
+        return store
+    found, needed = schema.current(store.engine), schema.head()
+    if found != needed:
+        store.close()
+        raise StoreOutdated(found, needed)
     store.projector.create()
     store.projector.catch_up()
     return store

@@ -61,13 +61,14 @@ class Projector:
 
     # --- schema -------------------------------------------------------------------------------
 
-    def create(self) -> None:
-        """Create the read-model tables (if missing) and seed them when new."""
+    def create(self) -> bool:
+        """Create the read-model tables (if missing) and seed them when new; True if new."""
         t.metadata.create_all(self.engine)
         with self.engine.begin() as conn:
             if conn.execute(select(t.tracking.c.position).where(t.tracking.c.name == NAME)).first():
-                return
+                return False
             self._seed(conn)
+        return True
 
     def reset(self) -> None:
         """Empty the read model, ready to be rebuilt from the start of the log."""

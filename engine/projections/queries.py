@@ -45,7 +45,8 @@ class Queries:
         """Instances existing on `as_of` (filtered by `where`), with their extensions."""
         i = t.instances.c
         query = select(t.instances).where(
-            or_(i.exists_from.is_(None), i.exists_from <= as_of), *where)
+            or_(i.exists_from.is_(None), i.exists_from <= as_of), *where
+        ).order_by(i.seq, i.ordinal)  # a stable order, the same on every store
         if conn is None:
             with self.engine.connect() as own:
                 return self._rows(own, query)
@@ -58,7 +59,8 @@ class Queries:
         if extended:
             e = t.extensions.c
             subjects = {s for _, s in extended}
-            for x in conn.execute(select(t.extensions).where(e.subject.in_(subjects))):
+            for x in conn.execute(select(t.extensions).where(e.subject.in_(subjects))
+                                  .order_by(e.position)):
                 if (x.obligation, x.subject) in extended:
                     extensions[(x.obligation, x.subject)].append(Extension(x.granted_on, x.due))
         return [
