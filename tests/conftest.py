@@ -43,6 +43,12 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield str(tmp_path / "extramile.db")
         return
+    yield request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database, for tests about PostgreSQL alone."""
     server = os.environ.get("EXTRAMILE_TEST_POSTGRES_URL")
     if not server:
         pytest.skip("PostgreSQL tests need EXTRAMILE_TEST_POSTGRES_URL "

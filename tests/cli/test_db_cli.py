@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,7 +9,7 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
 from cli.main import cli
-from tests.conftest import ADMIN, fresh_postgres_database
+from tests.conftest import ADMIN
 
 QUERIES = [
     ["overdue", "--as-of", "2010-02-15", "--format", "json"],
@@ -35,15 +33,6 @@ def demo_db(tmp_path: Path) -> str:
     programme.write_text("".join(__import__("json").dumps(c) + "\n" for c in generate(las=3)))
     assert extramile(db, "import", str(programme)).exit_code == 0
     return db
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    server = os.environ.get("EXTRAMILE_TEST_POSTGRES_URL")
-    if not server:
-        pytest.skip("PostgreSQL tests need EXTRAMILE_TEST_POSTGRES_URL")
-    with fresh_postgres_database(server) as url:
-        yield url
 
 
 def answers(db: str) -> list[str]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.bootstrap import Store, open_store
+from engine.bootstrap import init_store, open_store
 from tests.builders import cluster
 from tests.conftest import ADMIN, run
 
@@ -21,17 +21,15 @@ WORKERS, COMMANDS = 8, 200
 
 
 @pytest.fixture
-def two_clusters(store: Store) -> Store:
-    run(store, *cluster("LA01"), *cluster("LA02", prefix="U"))
-    return store
+def two_clusters(postgres_url: str) -> str:
+    """A PostgreSQL store with two clusters (schools T1..T4, UT1..UT4); its URL."""
+    with init_store(ADMIN, url=postgres_url) as store:
+        run(store, *cluster("LA01"), *cluster("LA02", prefix="U"))
+    return postgres_url
 
 
-def test_concurrent_writers_store_every_accepted_command_exactly_once(
-        two_clusters: Store, store_url: str) -> None:
-    if "postgresql" not in store_url:
-        pytest.skip("the 8-process test is about PostgreSQL; SQLite serialises writers")
-    url = two_clusters.url
-    two_clusters.close()
+def test_concurrent_writers_store_every_accepted_command_exactly_once(two_clusters: str) -> None:
+    url = two_clusters
     workers = [
         subprocess.Popen([sys.executable, "-m", "tests.integration.concurrent_writer", url, ADMIN,
                           str(w), str(COMMANDS)], cwd=ROOT, stdout=subprocess.PIPE,
