@@ -96,7 +96,7 @@ def deliver(app: AppContext) -> None:
 
 @click.command()
 @click.option("--pending", "statuses", flag_value="pending", multiple=True,
-              help="Only those waiting for delivery.")
+              help="Only those not yet delivered (including failed ones).")
 @click.option("--failed", "statuses", flag_value="failed", multiple=True,
               help="Only those whose last attempt failed.")
 @click.option("--delivered", "statuses", flag_value="delivered", multiple=True,
@@ -107,7 +107,10 @@ def deliver(app: AppContext) -> None:
 @pass_app
 def reminders(app: AppContext, statuses: tuple[str, ...], fmt: str) -> None:
     """List issued reminders and their delivery state (held, pending, failed, delivered)."""
-    rows = app.store.queries.reminders(list(statuses) or None)
+    # Pending means not yet delivered: never tried, or tried and failed (to be retried).
+    wanted = {s for status in statuses for s in ((status, "failed") if status == "pending"
+                                                  else (status,))}
+    rows = app.store.queries.reminders(sorted(wanted) or None)
     columns = ["date", "obligation", "subject", "kind", "to", "status", "attempts",
                "last_error", "delivered_at"]
     if fmt == "table":
