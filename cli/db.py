@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from cli.main import AppContext
@@ -40,14 +42,24 @@ def upgrade(app: AppContext) -> None:
     from engine.bootstrap import open_store
 
     with open_store(app.db, app.timeline, upgrading=True) as store:
-        store.app.require_user(app.require_user())
+        store.app.principal(app.require_user()).require("database", "upgrade the store")
         before = schema.current(store.engine)
         schema.upgrade(store.engine)
+        _chain_history(store)
         store.projector.create()
         total = store.app.recorder.max_notification_id() or 0
         with progress_bar(total, "replaying") as advance:
             store.projector.catch_up(progress=advance)
         click.echo(f"read model upgraded from revision {before or 'none'} to {schema.head()}")
+
+
+def _chain_history(store: Any) -> None:
+    """A store from before the audit chain: chain its history as it stands now."""
+    from engine import chain
+
+    if store.verify_chain().events == 0 and (store.app.recorder.max_notification_id() or 0):
+        count = chain.rebuild(store.engine, store.app.events_table)
+        click.echo(f"chained {count} existing events (audit verify covers them from now on)")
 
 
 @db.command()
@@ -60,18 +72,24 @@ def copy(app: AppContext, target_url: str) -> None:
 
     Example: extramile db copy --to postgresql+psycopg://extramile@dbhost/extramile
     """
+    from engine import chain
     from engine.bootstrap import Store, StoreExists
     from engine.copying import check_days, copy_events, verify
     from engine.persistence import database_url, describe, store_exists
 
+    app.require("database", "copy the store")
     source = app.store
     resolved = database_url(target_url)
     if store_exists(resolved):
         raise StoreExists(resolved)
     total = source.app.recorder.max_notification_id() or 0
+    if source.verify_chain().broken is not None:
+        raise click.ClickException("the source's audit chain is broken (extramile audit "
+                                   "verify): refusing to copy it")
     with Store(resolved, source.timeline, source.app.clock, create=True) as target:
         with progress_bar(total, "copying") as advance:
             copied = copy_events(source, target, progress=advance)
+        chain.rebuild(target.engine, target.app.events_table)
         target.projector.catch_up()
         verify(source, target, check_days(source))
     click.echo(f"copied {copied} events to {describe(resolved)} and verified the copy")

@@ -41,6 +41,17 @@ class AppContext:
             self._store = store
         return self._store
 
+    @property
+    def principal(self) -> Any:
+        """The signed-in user with its role (the store checks it exists and is not revoked)."""
+        return self.store.app.principal(self.require_user())
+
+    def require(self, action: str, what: str | None = None) -> Any:
+        """The principal, if its role allows `action`; Forbidden otherwise."""
+        principal = self.principal
+        principal.require(action, what)
+        return principal
+
     def require_user(self) -> str:
         if not self.user:
             raise click.ClickException(

@@ -43,7 +43,12 @@ def overdue(app: AppContext, as_of: dt.datetime | None, fmt: str, responsible: s
     Example: extramile overdue --as-of 2010-02-15 --format json
     """
     day = resolve_as_of(app, as_of)
-    items = app.store.queries.overdue(day, responsible, la)
+    scope = app.require("read").la_scope
+    if scope is not None and la not in (None, scope):
+        from engine.permissions import Forbidden
+
+        raise Forbidden(app.principal.email, "coordinator", f"read about {la} (outside {scope})")
+    items = app.store.queries.overdue(day, responsible, scope or la)
     columns = ["obligation", "subject", "responsible", "la", "due", "days_overdue"]
     if fmt == "json":
         emit_json([{k: i[k] for k in columns} for i in items])
@@ -62,6 +67,7 @@ def status(app: AppContext, subject: str, as_of: dt.datetime | None, fmt: str) -
     SUBJECT is a school id, an LA id or dcsf.  Example: extramile status T001 --as-of 2010-02-15
     """
     day = resolve_as_of(app, as_of)
+    app.require("read").check_subject(app.store.queries.subject(subject))
     result = app.store.queries.status(subject, day)
     if fmt == "json":
         emit_json(result)
@@ -93,7 +99,7 @@ def board(app: AppContext, as_of: dt.datetime | None, fmt: str) -> None:
     - withdrawn.  Example: extramile board --as-of 2010-02-15
     """
     day = resolve_as_of(app, as_of)
-    result = app.store.queries.board(day)
+    result = app.store.queries.board(day, la=app.require("read").la_scope)
     if fmt == "json":
         emit_json(result)
         return
@@ -109,7 +115,7 @@ def _board_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
         return {"subject": entry["subject"], "kind": entry["role"] or entry["kind"], "la": la,
                 "stage": entry["stage"], "name": entry["name"], **entry["obligations"]}
 
-    rows = [row(result["programme"], None)]
+    rows = [row(result["programme"], None)] if result["programme"] else []
     for la in result["las"]:
         rows.append(row(la, la["subject"]))
         rows.extend(row(school, la["subject"]) for school in la["schools"])
@@ -148,19 +154,83 @@ def _board_table(app: AppContext, result: dict[str, Any], rows: list[dict[str, A
     out.print("Marks: " + "  ".join(f"{v} {k}" for k, v in MARKS.items()))
 
 
-@click.command()
+class AuditGroup(click.Group):
+    """`audit SUBJECT` shows a trail; `audit verify` and `audit seal` check the whole log."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and not args[0].startswith("-") and args[0] not in self.commands:
+            args = ["trail", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=AuditGroup)
+def audit() -> None:
+    """Audit: `audit SUBJECT` replays who recorded what and when; `audit verify` checks the
+    hash chain over every stored event; `audit seal` prints its head for a witness.
+
+    Examples: extramile audit T001 --format json;  extramile audit verify
+    """
+
+
+@audit.command("trail")
 @click.argument("subject")
 @format_option()
 @pass_app
-def audit(app: AppContext, subject: str, fmt: str) -> None:
-    """Every recorded event about a subject, oldest first: what, business date, by whom,
-    recorded when and by which user, and its content.  Example: extramile audit T001
-    """
+def trail(app: AppContext, subject: str, fmt: str) -> None:
+    """Every recorded event about SUBJECT, oldest first: what, business date, by whom,
+    recorded when and by which user, and its content."""
+    app.require("read").check_subject(app.store.queries.subject(subject))
     entries = app.store.audit(subject)
     columns = ["event", "on", "by", "recorded_at", "recorded_by", "payload"]
     if fmt == "table":
         entries = [{**e, "payload": _short(e["payload"])} for e in entries]
     emit_rows(entries, fmt, columns, title=f"Audit trail of {subject}")
+
+
+@audit.command()
+@click.option("--against", "seal_file", type=click.File("r"), metavar="SEAL",
+              help="A seal printed earlier by 'audit seal' (a file, or - for stdin).")
+@pass_app
+def verify(app: AppContext, seal_file: Any) -> None:
+    """Recompute the hash chain over every stored event; exit 1 naming the first broken link
+    (an event edited, deleted, inserted or reordered outside the engine)."""
+    import json
+
+    app.require("read", "verify the audit chain")
+    result = app.store.verify_chain()
+    if result.broken is not None:
+        b = result.broken
+        subject = app.store.subject_of_aggregate(b.originator_id) or b.originator_id
+        raise click.ClickException(
+            f"audit chain broken at event {b.position}: {b.what} (subject {subject}, "
+            f"version {b.version}, recorded_at "
+            f"{b.recorded_at.isoformat() if b.recorded_at else 'unknown'})")
+    if seal_file is not None:
+        try:
+            seal = json.load(seal_file)
+            head, count = str(seal["head"]), int(seal["events"])
+        except (ValueError, KeyError, TypeError):
+            raise click.ClickException("the seal is not one printed by 'audit seal'") from None
+        sealed = app.store.verify_chain(upto=count)
+        if sealed.events != count or sealed.head != head:
+            raise click.ClickException(
+                f"the log up to the seal changed: {sealed.events} of {count} sealed events "
+                f"give head {sealed.head[:16]}..., the seal says {head[:16]}...")
+        click.echo(f"audit chain intact; the {count} events up to the seal are unchanged")
+        return
+    click.echo(f"audit chain intact: {result.events} events, head {result.head}")
+
+
+@audit.command()
+@pass_app
+def seal(app: AppContext) -> None:
+    """Print the chain's head hash, event count and time (JSON) for an external witness."""
+    app.require("read", "seal the audit chain")
+    result = app.store.verify_chain()
+    if result.broken is not None:
+        raise click.ClickException("the audit chain is broken: run 'extramile audit verify'")
+    emit_json({"head": result.head, "events": result.events,
+               "sealed_at": app.store.app.clock()})
 
 
 def _short(payload: dict[str, Any]) -> str:

@@ -143,6 +143,7 @@ def projections() -> None:
 @pass_app
 def rebuild(app: AppContext) -> None:
     """Rebuild every projection from the event log (same answers as before)."""
+    app.require("rebuild", "rebuild projections")
     store = app.store
     total = store.app.recorder.max_notification_id() or 0
     store.projector.reset()

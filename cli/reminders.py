@@ -89,7 +89,7 @@ def simulate(app: AppContext, first: dt.datetime, last: dt.datetime, dry_run: bo
 def deliver(app: AppContext) -> None:
     """Send every undelivered reminder now, ignoring the retry backoff.  Nothing already
     delivered is sent again."""
-    app.require_user()
+    app.require("remind", "send reminders")
     report = _deliver(app, ignore_backoff=True)
     click.echo(f"sent {report.sent}, failed {report.failed}, skipped {report.skipped}")
 
@@ -108,6 +108,10 @@ def deliver(app: AppContext) -> None:
 def reminders(app: AppContext, statuses: tuple[str, ...], fmt: str) -> None:
     """List issued reminders and their delivery state (held, pending, failed, delivered)."""
     # Pending means not yet delivered: never tried, or tried and failed (to be retried).
+    if app.require("read").la_scope is not None:
+        from engine.permissions import Forbidden
+
+        raise Forbidden(app.principal.email, "coordinator", "list the reminder ledger")
     wanted = {s for status in statuses for s in ((status, "failed") if status == "pending"
                                                   else (status,))}
     rows = app.store.queries.reminders(sorted(wanted) or None)
@@ -136,6 +140,7 @@ def scheduler_run(app: AppContext, once: bool) -> None:
     from cli.logs import configure_logging
     from engine.schedule.service import SchedulerService
 
+    app.require("remind", "run the scheduler")
     configure_logging(max(app.verbose, 1))  # a service logs each run's counts
     SchedulerService(app.store, app.require_user()).run(once=once)
 

@@ -33,7 +33,17 @@ def add(app: AppContext, email: str, role: str, la: str | None) -> None:
 @pass_app
 def list_(app: AppContext, fmt: str) -> None:
     """List users and their roles."""
+    app.require("list-users", "list users")
     emit_rows(app.store.queries.users(), fmt, ["email", "role", "la", "revoked"], title="Users")
+
+
+@users.command()
+@click.argument("email")
+@pass_app
+def revoke(app: AppContext, email: str) -> None:
+    """Revoke a user: refused for every read and write from then on."""
+    app.store.revoke_user(email, app.require_user())
+    click.echo(f"revoked {email.lower()}")
 
 
 COMMANDS = [users]

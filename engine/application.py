@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import structlog
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
@@ -20,8 +21,11 @@ from engine.aggregates.user import User
 from engine.commands import Command
 from engine.errors import Rejected
 from engine.handlers import HANDLERS, UnitOfWork
+from engine.permissions import Forbidden, Principal
 from engine.persistence import APP_NAME, DateAsISO
 from engine.timeline import Timeline
+
+log = structlog.get_logger(__name__)
 
 Clock = Callable[[], dt.datetime]
 
@@ -68,6 +72,21 @@ class ExtraMile(Application):
         self.timeline = timeline
         self.clock = clock
 
+    @property
+    def events_table(self) -> Any:
+        return self.recorder.events_record_cls.__table__  # type: ignore[attr-defined]
+
+    def _record(self, processing_event: Any) -> Any:
+        """Store events and extend the hash chain over them in one transaction."""
+        from engine import chain
+
+        recorded = {(str(e.originator_id), e.originator_version): e.timestamp
+                    for e in processing_event.events}
+        with self.recorder.transaction(commit=True) as session:  # type: ignore[attr-defined]
+            recordings = super()._record(processing_event)
+            chain.extend(session, self.events_table, recorded)
+        return recordings
+
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
@@ -86,6 +105,11 @@ class ExtraMile(Application):
             raise UnknownUser(email or "")
         return user
 
+    def principal(self, email: str | None) -> Principal:
+        """The signed-in user with its role (UnknownUser if unknown or revoked)."""
+        user = self.require_user(email)
+        return Principal(user.email, user.role, user.la)
+
     def add_user(self, email: str, role: str, la: str | None, added_by: str) -> User:
         """Register a user (the first one, by `init`, adds itself)."""
         email = email.lower()
@@ -94,6 +118,15 @@ class ExtraMile(Application):
         user = User.add(email, role, la, recorded_by=added_by, timestamp=self.clock())
         self.save(user)
         return user
+
+    def revoke_user(self, email: str, revoked_by: str) -> None:
+        user = self.user(email)
+        if user is None:
+            raise UnknownUser(email)
+        if user.email == revoked_by.lower():
+            raise Rejected("you cannot revoke yourself")
+        user.revoke(recorded_by=revoked_by, timestamp=self.clock())
+        self.save(user)
 
     # --- commands -----------------------------------------------------------------------------
 
@@ -111,7 +144,7 @@ class ExtraMile(Application):
         Every rejected command is collected (a later one may be rejected because an earlier
         one was); if any was, nothing is stored and BatchRejected lists them all.
         """
-        self.require_user(recorded_by)
+        principal = self.principal(recorded_by)
         uow = UnitOfWork(self.repository.get, self.timeline)
         now = self.clock()
         errors: list[LineError] = []
@@ -120,7 +153,12 @@ class ExtraMile(Application):
             meta = {"on": command.on, "by": command.by, "recorded_by": recorded_by,
                     "timestamp": now}
             try:
+                principal.check_command(command)
                 HANDLERS[command.cmd](uow, command, meta)
+            except Forbidden as exc:
+                log.warning("permission.refused", user=exc.email, role=exc.role,
+                            command=command.cmd, line=line)
+                errors.append(LineError(line, command.cmd, str(exc)))
             except Rejected as exc:
                 errors.append(LineError(line, command.cmd, str(exc)))
             count += 1

@@ -57,8 +57,9 @@ class Store:
         self.projector = Projector(self.app, engine, timeline)
         self.queries = Queries(engine, timeline)
         if create:
-            from engine import schema
+            from engine import chain, schema
 
+            chain.metadata.create_all(engine)
             self.projector.create()
             schema.stamp(engine)
 
@@ -93,8 +94,13 @@ class Store:
         return count
 
     def add_user(self, email: str, role: str, la: str | None, added_by: str) -> None:
-        self.app.require_user(added_by)
+        self.app.principal(added_by).require("users", "manage users")
         self.app.add_user(email, role, la, added_by)
+        self.projector.catch_up()
+
+    def revoke_user(self, email: str, revoked_by: str) -> None:
+        self.app.principal(revoked_by).require("users", "manage users")
+        self.app.revoke_user(email, revoked_by)
         self.projector.catch_up()
 
     def issued_keys(self) -> set[str]:
@@ -117,7 +123,9 @@ class Store:
         held: never sent (a backfill floods nobody)."""
         from engine.schedule.reminders import plan
 
-        self.app.require_user(recorded_by)
+        principal = self.app.principal(recorded_by)
+        principal.require("read" if dry_run else "remind",
+                          "preview reminders" if dry_run else "issue reminders")
         issued = self.issued_keys()
         planned: list[Planned] = []
         day = first
@@ -143,6 +151,20 @@ class Store:
         env = os.environ if env is None else env
         sender = env.get("EXTRAMILE_MAIL_FROM") or self.timeline.office_email
         return Outbox(self, transport_from_env(env), sender)
+
+    def verify_chain(self, upto: int | None = None) -> Any:
+        from engine import chain
+
+        return chain.verify(self.engine, self.app.events_table, upto)
+
+    def subject_of_aggregate(self, aggregate_id: str) -> str | None:
+        from sqlalchemy import select
+
+        from engine.projections import tables
+
+        with self.engine.connect() as conn:
+            return conn.execute(select(tables.subjects.c.subject).where(
+                tables.subjects.c.aggregate_id == str(aggregate_id))).scalar()
 
     def audit(self, subject: str) -> list[dict[str, Any]]:
         """Every recorded event about a subject, oldest first, with who and when."""
@@ -185,6 +207,9 @@ def open_store(url: str | None = None, timeline_path: str | Path | None = None,
     if not store_exists(resolved):
         raise StoreMissing(resolved)
     store = Store(resolved, load_timeline(timeline_path), clock, create=False)
+    from engine import chain
+
+    chain.metadata.create_all(store.engine)
     if upgrading:
         return store
     found, needed = schema.current(store.engine), schema.head()

@@ -54,6 +54,8 @@ def verify(source: Any, target: Any, days: list[dt.date]) -> None:
         if (a.originator_id, a.originator_version, a.topic, bytes(a.state)) != (
                 b.originator_id, b.originator_version, b.topic, bytes(b.state)):
             raise CopyFailed(f"event {count} differs ({a.topic} v{a.originator_version})")
+    if source.verify_chain().head != target.verify_chain().head:
+        raise CopyFailed("the copy's audit chain head differs from the source's")
     totals = (_count(source), _count(target))
     if totals[0] != totals[1] or count != totals[0]:
         raise CopyFailed(f"event counts differ: {totals[0]} in the source, {totals[1]} copied")

@@ -185,12 +185,16 @@ class Queries:
 
     # --- board --------------------------------------------------------------------------------
 
-    def board(self, as_of: dt.date) -> dict[str, Any]:
-        """Every subject's status per obligation on `as_of`, grouped by LA, with counts."""
+    def board(self, as_of: dt.date, la: str | None = None) -> dict[str, Any]:
+        """Every subject's status per obligation on `as_of`, grouped by LA, with counts
+        (only one LA's subjects, without the programme row, when `la` is given)."""
+        s = t.subjects.c
         with self.engine.connect() as conn:
-            subjects = [dict(r) for r in conn.execute(
-                select(t.subjects).order_by(t.subjects.c.seq)).mappings()]
-            rows = self.rows(as_of, conn=conn)
+            query = select(t.subjects).order_by(s.seq)
+            if la is not None:
+                query = query.where(s.la == la)
+            subjects = [dict(r) for r in conn.execute(query).mappings()]
+            rows = self.rows(as_of, *([t.instances.c.la == la] if la else []), conn=conn)
             stages = self._stages_as_of(conn, as_of)
         cells: dict[str, dict[str, str]] = defaultdict(dict)
         counts: Counter[str] = Counter()
@@ -211,7 +215,7 @@ class Queries:
                                       if s["kind"] == "school" and s["la"] == la["subject"]]}
             for la in existing if la["kind"] == "la"
         ]
-        programme = next(entry(s) for s in subjects if s["kind"] == "programme")
+        programme = next((entry(s) for s in subjects if s["kind"] == "programme"), None)
         columns = [o.id for o in self.timeline.obligations]
         return {"as_of": as_of, "columns": columns, "programme": programme, "las": las,
                 "counts": dict(sorted(counts.items()))}
