@@ -21,6 +21,29 @@ def as_of_option(f: Any) -> Any:
                         help="Business date to answer for (default: today, Europe/London).")(f)
 
 
+def known_at_option(f: Any) -> Any:
+    return click.option(
+        "--known-at", "known_at", metavar="TIMESTAMP",
+        help="Only what was recorded at or before this moment (ISO 8601, e.g. "
+             "2010-02-15T17:00; without a zone, the programme's timezone).")(f)
+
+
+def read_side(app: AppContext, known_at: str | None) -> Any:
+    """The queries to answer from: the live read model, or the one as known at a moment."""
+    if known_at is None:
+        return app.store.queries
+    try:
+        moment = dt.datetime.fromisoformat(known_at)
+    except ValueError:
+        raise click.BadParameter(f"{known_at!r} is not an ISO 8601 timestamp",
+                                 param_hint="--known-at") from None
+    if moment.tzinfo is None:
+        from zoneinfo import ZoneInfo
+
+        moment = moment.replace(tzinfo=ZoneInfo(app.store.timeline.timezone))
+    return app.store.known_at(moment)
+
+
 def resolve_as_of(app: AppContext, as_of: dt.datetime | None) -> dt.date:
     if as_of is not None:
         return as_of.date()
@@ -31,13 +54,14 @@ def resolve_as_of(app: AppContext, as_of: dt.datetime | None) -> dt.date:
 
 @click.command()
 @as_of_option
+@known_at_option
 @format_option()
 @click.option("--responsible", type=click.Choice(["dcsf", "la", "school"]),
               help="Only obligations this party owes.")
 @click.option("--la", metavar="ID", help="Only this LA's subjects.")
 @pass_app
 def overdue(app: AppContext, as_of: dt.datetime | None, fmt: str, responsible: str | None,
-            la: str | None) -> None:
+            la: str | None, known_at: str | None = None) -> None:
     """Every overdue obligation instance, sorted by due date, obligation, subject.
 
     Example: extramile overdue --as-of 2010-02-15 --format json
@@ -48,7 +72,7 @@ def overdue(app: AppContext, as_of: dt.datetime | None, fmt: str, responsible: s
         from engine.permissions import Forbidden
 
         raise Forbidden(app.principal.email, "coordinator", f"read about {la} (outside {scope})")
-    items = app.store.queries.overdue(day, responsible, scope or la)
+    items = read_side(app, known_at).overdue(day, responsible, scope or la)
     columns = ["obligation", "subject", "responsible", "la", "due", "days_overdue"]
     if fmt == "json":
         emit_json([{k: i[k] for k in columns} for i in items])
@@ -59,16 +83,18 @@ def overdue(app: AppContext, as_of: dt.datetime | None, fmt: str, responsible: s
 @click.command()
 @click.argument("subject")
 @as_of_option
+@known_at_option
 @format_option()
 @pass_app
-def status(app: AppContext, subject: str, as_of: dt.datetime | None, fmt: str) -> None:
+def status(app: AppContext, subject: str, as_of: dt.datetime | None, fmt: str,
+           known_at: str | None = None) -> None:
     """A subject's lifecycle stage and the status of each of its obligations.
 
     SUBJECT is a school id, an LA id or dcsf.  Example: extramile status T001 --as-of 2010-02-15
     """
     day = resolve_as_of(app, as_of)
     app.require("read").check_subject(app.store.queries.subject(subject))
-    result = app.store.queries.status(subject, day)
+    result = read_side(app, known_at).status(subject, day)
     if fmt == "json":
         emit_json(result)
         return
@@ -91,15 +117,17 @@ MARKS = {"done": "✓", "late": "L", "overdue": "!", "missed": "M", "open": "o",
 
 @click.command()
 @as_of_option
+@known_at_option
 @format_option()
 @pass_app
-def board(app: AppContext, as_of: dt.datetime | None, fmt: str) -> None:
+def board(app: AppContext, as_of: dt.datetime | None, fmt: str,
+          known_at: str | None = None) -> None:
     """The status board: per LA, its schools against the deliverables, plus LA and programme
     rows.  Marks: ✓ done, L late, ! overdue, M missed, o open, · upcoming, W waived,
     - withdrawn.  Example: extramile board --as-of 2010-02-15
     """
     day = resolve_as_of(app, as_of)
-    result = app.store.queries.board(day, la=app.require("read").la_scope)
+    result = read_side(app, known_at).board(day, la=app.require("read").la_scope)
     if fmt == "json":
         emit_json(result)
         return

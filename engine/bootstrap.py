@@ -152,6 +152,19 @@ class Store:
         sender = env.get("EXTRAMILE_MAIL_FROM") or self.timeline.office_email
         return Outbox(self, transport_from_env(env), sender)
 
+    def known_at(self, moment: dt.datetime) -> Queries:
+        """Queries over what was recorded at or before `moment` (a read model built in memory
+        from those events alone)."""
+        from sqlalchemy import create_engine
+        from sqlalchemy.pool import StaticPool
+
+        memory = create_engine("sqlite://", poolclass=StaticPool,
+                               connect_args={"check_same_thread": False})
+        projector = Projector(self.app, memory, self.timeline, known_at=moment)
+        projector.create()
+        projector.catch_up()
+        return Queries(memory, self.timeline)
+
     def verify_chain(self, upto: int | None = None) -> Any:
         from engine import chain
 

@@ -38,10 +38,13 @@ class Conflict(Exception):
 class Projector:
     """Applies stored events to the read-model tables."""
 
-    def __init__(self, app: Any, engine: Engine, timeline: Timeline) -> None:
+    def __init__(self, app: Any, engine: Engine, timeline: Timeline,
+                 known_at: dt.datetime | None = None) -> None:
         self.app = app
         self.engine = engine
         self.timeline = timeline
+        # Only events recorded at or before this moment (what the office knew then).
+        self.known_at = known_at
         self._subjects: dict[str, dict[str, Any]] = {}
         self._handlers: list[tuple[type, Callable[[Connection, Any, int], None]]] = [
             (School.Nominated, self._school_nominated),
@@ -134,6 +137,8 @@ class Projector:
             self._subjects[row["aggregate_id"]] = dict(row)
 
     def _apply(self, conn: Connection, event: Any, position: int) -> None:
+        if self.known_at is not None and event.timestamp > self.known_at:
+            return
         for cls, handler in self._handlers:
             if isinstance(event, cls):
                 handler(conn, event, position)
