@@ -73,7 +73,12 @@ class Group(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
-        except Exception as exc:
+        except Exception as exc:  # the boundary: no traceback in front of a user
+            from engine.permissions import Forbidden
+
+            if isinstance(exc, Forbidden):
+                get_logger().warning("permission.refused", user=exc.email, role=exc.role,
+                                     command=ctx.invoked_subcommand, refused=exc.what)
             message = friendly(exc)
             if message is None:
                 get_logger().exception("internal_error")

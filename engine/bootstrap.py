@@ -19,6 +19,7 @@ from engine.aggregates.base import subject_id
 from engine.application import Clock, ExtraMile, utc_now
 from engine.commands import VOCABULARY, Command
 from engine.errors import Rejected, UnknownSubject
+from engine.permissions import Forbidden
 from engine.persistence import application_env, database_url, describe, store_exists
 from engine.projections.projector import Projector
 from engine.projections.queries import Queries
@@ -126,6 +127,8 @@ class Store:
         principal = self.app.principal(recorded_by)
         principal.require("read" if dry_run else "remind",
                           "preview reminders" if dry_run else "issue reminders")
+        if principal.la_scope is not None:  # reminders span every LA
+            raise Forbidden(principal.email, principal.role, "preview the programme's reminders")
         issued = self.issued_keys()
         planned: list[Planned] = []
         day = first

@@ -358,6 +358,14 @@ class WaiveObligation(Command):
     reason: Text
 
 
+class RetractSubmission(Command):
+    subject_field: ClassVar[str | None] = "subject"
+    cmd: Literal["dcsf.submission_retracted"]
+    subject: Id
+    obligation: Id
+    reason: Text
+
+
 COMMANDS: dict[str, type[Command]] = {
     model.model_fields["cmd"].annotation.__args__[0]: model  # type: ignore[union-attr]
     for model in (
@@ -369,7 +377,7 @@ COMMANDS: dict[str, type[Command]] = {
         SubmitCaseStudy, SubmitSchoolFinancialAccount, SubmitAttainmentData, SendInvitations,
         SendLaunchInvitations, LaunchWebsite, SupportEvaluation, ShareFindings,
         ConfirmParticipation, HoldEvent, SendNewsletter, GivePlanFeedback, HoldSsaVisit,
-        PublishReport, CloseAccount, GrantExtension, WaiveObligation,
+        PublishReport, CloseAccount, GrantExtension, WaiveObligation, RetractSubmission,
     )
 }  # fmt: skip
 

@@ -188,6 +188,14 @@ def waive_obligation(uow: UnitOfWork, cmd: c.WaiveObligation, meta: dict[str, An
     subject.waive(cmd.obligation, cmd.reason, **meta)
 
 
+def retract_submission(uow: UnitOfWork, cmd: c.RetractSubmission,
+                       meta: dict[str, Any]) -> None:
+    subject, _ = _instance_for_office(uow, cmd, meta)
+    o = uow.timeline.by_id[cmd.obligation]
+    subject.retract(o.id, o.discharged_by.command, dict(o.discharged_by.match), cmd.reason,
+                    **meta)
+
+
 def close_account(uow: UnitOfWork, cmd: c.CloseAccount, meta: dict[str, Any]) -> None:
     subject = uow.subject(cmd.subject, meta)
     if isinstance(subject, Programme):
@@ -262,4 +270,5 @@ HANDLERS: dict[str, Handler] = {
     "dcsf.account_closed": close_account,
     "dcsf.extension_granted": grant_extension,
     "dcsf.obligation_waived": waive_obligation,
+    "dcsf.submission_retracted": retract_submission,
 }

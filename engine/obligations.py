@@ -42,6 +42,14 @@ class Extension:
 
 
 @dataclass(frozen=True, slots=True)
+class Retraction:
+    """A discharge that counted from `discharged_on` until it was retracted."""
+
+    discharged_on: dt.date
+    retracted_on: dt.date
+
+
+@dataclass(frozen=True, slots=True)
 class Instance:
     """The dated facts of one obligation instance (one obligation, one subject).
 
@@ -59,6 +67,17 @@ class Instance:
     waived_on: dt.date | None = None
     withdrawn_on: dt.date | None = None
     extensions: tuple[Extension, ...] = field(default=())
+    retracted: tuple[Retraction, ...] = field(default=())
+
+    def discharge_as_of(self, day: dt.date) -> dt.date | None:
+        """The date of the discharge that counts on `day`, if any (a retracted one counts
+        until its retraction; a submission made again is dated on or after it)."""
+        if self.discharged_on is not None and self.discharged_on <= day:
+            return self.discharged_on
+        for r in self.retracted:
+            if r.discharged_on <= day < r.retracted_on:
+                return r.discharged_on
+        return None
 
     def exists_on(self, day: dt.date) -> bool:
         return self.exists_from is None or self.exists_from <= day
@@ -79,8 +98,9 @@ class Instance:
         if self.waived_on is not None and self.waived_on <= day:
             return Status.WAIVED
         due = self.due_in_force(day)
-        if self.discharged_on is not None and self.discharged_on <= day:
-            return Status.DONE if self.discharged_on <= due else Status.LATE
+        discharged = self.discharge_as_of(day)
+        if discharged is not None:
+            return Status.DONE if discharged <= due else Status.LATE
         if day > due:
             return Status.MISSED if self.kind is Kind.ATTENDANCE else Status.OVERDUE
         if day < self.opens:

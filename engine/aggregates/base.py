@@ -14,7 +14,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
-from engine.errors import AlreadyRecorded, DatedTooEarly
+from engine.errors import AlreadyRecorded, DatedTooEarly, Rejected
 
 NAMESPACE = uuid5(NAMESPACE_URL, "https://extramile.dcsf.test/subjects")
 
@@ -76,6 +76,22 @@ class Subject(Aggregate):
             subject.remember(self)
             subject.waivers[self.obligation] = self.on
 
+    class SubmissionRetracted(Recorded):
+        """A mistaken submission undone: the obligation is open again (the fact stays in the
+        log; this event says it no longer counts from `on`)."""
+
+        command, unique = "dcsf.submission_retracted", False
+        obligation: str
+        retracted_command: str
+        fields: dict
+        reason: str
+        stage: str | None  # the stage a school returns to, for a lifecycle step
+
+        def apply(self, subject: Subject) -> None:
+            key = fact_key(self.retracted_command, self.fields)
+            del subject.seen[key]
+            subject.retracted[key] = self.on
+
     class Registered(Aggregate.Created):
         """Base of every creation event: the subject exists from `on`."""
 
@@ -90,6 +106,7 @@ class Subject(Aggregate):
         self.seen: dict[str, Seen] = {}
         self.extensions: dict[str, list[tuple[dt.date, dt.date]]] = {}
         self.waivers: dict[str, dt.date] = {}
+        self.retracted: dict[str, dt.date] = {}
 
     def remember(self, event: Subject.Recorded) -> None:
         """Keep the first fact of each key (by date, for repeatable ones like appointments)."""
@@ -111,12 +128,25 @@ class Subject(Aggregate):
 
     def discharge_of(self, command: str, match: dict[str, Any]) -> Seen | None:
         """The recorded fact (if any) of this command whose fields include `match`."""
+        found = self._discharge_key(command, match)
+        return self.seen[found] if found else None
+
+    def _discharge_key(self, command: str, match: dict[str, Any]) -> str | None:
         prefix = command + "|"
         for key, seen in self.seen.items():
             if (key == command or key.startswith(prefix)) and all(
                 dict(seen.fields).get(k) == v for k, v in match.items()
             ):
-                return seen
+                return key
+        return None
+
+    @classmethod
+    def event_class_for(cls, command: str) -> type[Subject.Recorded] | None:
+        """The event class of this subject that records `command`."""
+        for value in vars(cls).values():
+            if (isinstance(value, type) and issubclass(value, Subject.Recorded)
+                    and value.command == command):
+                return value
         return None
 
     # --- actions common to every subject ---------------------------------------------------------
@@ -127,9 +157,46 @@ class Subject(Aggregate):
     def waive(self, obligation: str, reason: str, **meta: Any) -> None:
         self.record(self.ObligationWaived, obligation=obligation, reason=reason, **meta)
 
+    def retract(self, obligation: str, command: str, match: dict[str, Any], reason: str,
+                **meta: Any) -> None:
+        """Undo the submission that discharged `obligation` (done with `command`)."""
+        on = meta["on"]
+        self.check_dated(on)
+        key = self._discharge_key(command, match)
+        event_class = self.event_class_for(command)
+        if key is None or event_class is None:
+            raise Rejected(f"{obligation} for {self.natural_id}: no submission to retract")
+        if not event_class.unique:
+            raise Rejected(f"{command} is not retracted: a later one replaces it")
+        first = self.seen[key]
+        if on < first.on:
+            raise DatedTooEarly(self.natural_id, on, first.on, f"the {command} it retracts")
+        self.check_retractable(event_class)
+        fields = dict(first.fields)
+        self.trigger_event(self.SubmissionRetracted, obligation=obligation,
+                           retracted_command=command, fields=fields, reason=reason,
+                           stage=self.stage_after_retracting(event_class), **meta)
+
+    def check_retractable(self, event_class: type[Subject.Recorded]) -> None:
+        """Refuse when a later step depends on the submission (subclasses say which)."""
+
+    def check_after_retraction(self, event_class: type[Subject.Recorded],
+                               kwargs: dict[str, Any]) -> None:
+        """A submission made again after a retraction is dated on or after the retraction."""
+        key = fact_key(event_class.command, _fields(event_class, kwargs))
+        retracted = self.retracted.get(key)
+        if retracted is not None and kwargs["on"] < retracted:
+            raise DatedTooEarly(self.natural_id, kwargs["on"], retracted,
+                                f"the retraction of the earlier {event_class.command}")
+
+    def stage_after_retracting(self, event_class: type[Subject.Recorded]) -> str | None:
+        return None
+
     def record(self, event_class: type[Subject.Recorded], **kwargs: Any) -> None:
-        """Record a fact after the common guards: dated after registration, not twice."""
+        """Record a fact after the common guards: dated after registration, not twice, not
+        before a retraction of the same fact."""
         self.check_dated(kwargs["on"])
+        self.check_after_retraction(event_class, kwargs)
         if event_class.unique:
             key = {k: kwargs[k] for k in event_class.key_fields}
             first = self.seen.get(fact_key(event_class.command, key))
@@ -152,6 +219,10 @@ def fact_key(command: str, key: dict[str, Any]) -> str:
     if not key:
         return command
     return command + "|" + "|".join(f"{k}={key[k]}" for k in sorted(key))
+
+
+def _fields(event_class: type[Subject.Recorded], kwargs: dict[str, Any]) -> dict[str, Any]:
+    return {k: kwargs[k] for k in event_class.key_fields}
 
 
 def in_post(appointments: list[tuple[dt.date, str, str]], day: dt.date) -> tuple[str, str] | None:

@@ -89,6 +89,12 @@ class LocalAuthority(Subject):
             super().apply(la)
             la.closed_on = self.on
 
+    class SubmissionRetracted(Subject.SubmissionRetracted):
+        def apply(self, la: LocalAuthority) -> None:
+            super().apply(la)
+            if self.retracted_command == LocalAuthority.AccountClosed.command:
+                la.closed_on = None
+
     @classmethod
     def register(cls, la: str, name: str, contact: str, **meta: Any) -> LocalAuthority:
         return cls._create(cls.Registered, id=subject_id("la", la), la=la, name=name,
@@ -114,6 +120,11 @@ class LocalAuthority(Subject):
         if counts != CLUSTER:
             raise ClusterIncomplete(self.natural_id, on, counts["trial"], counts["partner"])
         self.record(self.NominationFormReturned, **meta)
+
+    def check_retractable(self, event_class: type[Subject.Recorded]) -> None:
+        if event_class is LocalAuthority.FinancialAccountSubmitted and self.closed_on:
+            raise Rejected(f"{self.natural_id}: its account was closed on {self.closed_on}; "
+                           "the account cannot be retracted")
 
     def close_account(self, **meta: Any) -> None:
         account = self.first(self.FinancialAccountSubmitted.command)

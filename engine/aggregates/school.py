@@ -48,6 +48,7 @@ class School(Subject):
             school.start(self.school, self.on)
             school.la, school.role, school.name = self.la, self.role, self.name
             school.stage, school.stage_on = NOMINATED, self.on
+            school.history = [NOMINATED]
             school.withdrawn_on = None
             school.leads = []
 
@@ -59,6 +60,14 @@ class School(Subject):
         def apply(self, school: School) -> None:
             super().apply(school)
             school.stage, school.stage_on = self.stage, self.on
+            school.history.append(self.stage)
+
+    class SubmissionRetracted(Subject.SubmissionRetracted):
+        def apply(self, school: School) -> None:
+            super().apply(school)
+            if self.stage is not None:
+                school.history.pop()
+                school.stage, school.stage_on = self.stage, self.on
 
     class Withdrawn(Lifecycle):
         command, stage = "school.withdrawn", WITHDRAWN
@@ -167,6 +176,7 @@ class School(Subject):
               **kwargs: Any) -> None:
         on = kwargs["on"]
         self.check_dated(on)
+        self.check_after_retraction(event_class, kwargs)
         first = self.first(event_class.command)
         if first is not None:
             raise AlreadyRecorded(event_class.command, self.natural_id, first.on, first.by,
@@ -177,6 +187,24 @@ class School(Subject):
             raise DatedTooEarly(self.natural_id, on, self.stage_on,
                                 f"its previous lifecycle step ({self.stage})")
         self.trigger_event(event_class, **kwargs)
+
+    def check_retractable(self, event_class: type[Subject.Recorded]) -> None:
+        """A lifecycle step is undone only if it is the latest; nothing is undone that a later
+        step (plan feedback, an account closure) depends on."""
+        if issubclass(event_class, School.Lifecycle) and self.stage != event_class.stage:
+            raise WrongStage(self.natural_id, f"have its {event_class.command} retracted",
+                             self.stage, f"{event_class.stage}: a later step depends on it")
+        dependants = {School.DevelopmentPlanSubmitted: School.PlanFeedbackGiven,
+                      School.FinancialAccountSubmitted: School.AccountClosed}
+        later = dependants.get(event_class)
+        if later is not None and self.first(later.command) is not None:
+            raise Rejected(f"{self.natural_id}: {later.command} depends on the "
+                           f"{event_class.command}; it cannot be retracted")
+
+    def stage_after_retracting(self, event_class: type[Subject.Recorded]) -> str | None:
+        if issubclass(event_class, School.Lifecycle):
+            return self.history[-2]
+        return None
 
     # --- lifecycle ----------------------------------------------------------------------------
 

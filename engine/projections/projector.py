@@ -53,6 +53,7 @@ class Projector:
             (School.Lifecycle, self._lifecycle),
             (Subject.ExtensionGranted, self._extension),
             (Subject.ObligationWaived, self._waived),
+            (Subject.SubmissionRetracted, self._retracted),
             (User.Added, self._user_added),
             (User.Revoked, self._user_revoked),
             (Reminder.Issued, self._reminder_issued),
@@ -180,7 +181,7 @@ class Projector:
         return dict(obligation=o.id, subject=subject, responsible=o.responsible.value, la=la,
                     kind=o.kind.value, opens=opens, due=due, exists_from=exists_from,
                     discharged_on=None, discharged_by=None, waived_on=None, withdrawn_on=None,
-                    extended=0, ordinal=self.timeline.order[o.id], seq=seq)
+                    extended=0, amended=0, ordinal=self.timeline.order[o.id], seq=seq)
 
     def _subject_of(self, e: Any) -> dict[str, Any]:
         return self._subjects[str(e.originator_id)]
@@ -244,6 +245,34 @@ class Projector:
                             or_(inst.waived_on.is_(None), inst.waived_on > e.on))
                      .values(waived_on=e.on))
 
+    def _retracted(self, conn: Connection, e: Subject.SubmissionRetracted,
+                   position: int) -> None:
+        """The retracted fact no longer discharges anything from `e.on`; a lifecycle step's
+        stage goes back; what it triggered and fed (funding lines, surveys) is withdrawn."""
+        subject = self._subject_of(e)["subject"]
+        inst = t.instances.c
+        for o in self.timeline.discharged_by(e.retracted_command, e.fields):
+            where = (inst.obligation == o.id, inst.subject == subject)
+            done = conn.execute(select(inst.discharged_on).where(*where)).scalar()
+            if done is None:
+                continue
+            conn.execute(insert(t.retractions).values(
+                obligation=o.id, subject=subject, discharged_on=done, retracted_on=e.on,
+                position=position))
+            conn.execute(update(t.instances).where(*where).values(
+                discharged_on=None, discharged_by=None, amended=1))
+        if e.stage is not None:
+            conn.execute(insert(t.stages).values(subject=subject, on=e.on, stage=e.stage,
+                                                 position=position))
+        for o in self.timeline.triggered_by(e.retracted_command):
+            conn.execute(t.instances.delete().where(inst.obligation == o.id,
+                                                    inst.subject == subject))
+        source = FED_BY.get(e.retracted_command)
+        if source is not None:
+            table, column, value = source
+            conn.execute(table.delete().where(table.c.subject == subject,
+                                              column(table) == (value or e.fields.get("round"))))
+
     def _side_tables(self, conn: Connection, e: Any, subject: str, position: int) -> None:
         if isinstance(e, School.LeadAppointed | LocalAuthority.CoordinatorAppointed):
             post = "lead" if isinstance(e, School.LeadAppointed) else "coordinator"
@@ -305,6 +334,18 @@ class Projector:
 
     def _reminder_released(self, conn: Connection, e: Reminder.Released, position: int) -> None:
         self._update_reminder(conn, e, status=PENDING, next_attempt_at=e.timestamp)
+
+
+# What a retracted command had fed into side tables: (table, column, value or None = its round).
+FED_BY: dict[str, tuple[Any, Callable[[Any], Any], str | None]] = {
+    "school.plan_submitted": (t.funding, lambda tb: tb.c.source, "plan"),
+    "school.partner_plan_agreed": (t.funding, lambda tb: tb.c.source, "plan"),
+    "school.financial_account_submitted": (t.funding, lambda tb: tb.c.source, "account"),
+    "la.financial_account_submitted": (t.funding, lambda tb: tb.c.source, "account"),
+    "la.funding_statement_submitted": (t.funding, lambda tb: tb.c.source, "statement"),
+    "school.baselined": (t.surveys, lambda tb: tb.c.round, "baseline"),
+    "school.surveys_completed": (t.surveys, lambda tb: tb.c.round, None),
+}
 
 
 def _funding_lines(e: Any) -> tuple[list[dict[str, str]], str]:

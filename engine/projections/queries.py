@@ -15,7 +15,7 @@ from sqlalchemy import Connection, or_, select
 from sqlalchemy.engine import Engine
 
 from engine.errors import UnknownSubject
-from engine.obligations import Extension, Instance, Status
+from engine.obligations import Extension, Instance, Retraction, Status
 from engine.projections import tables as t
 from engine.timeline import Kind, Timeline
 
@@ -55,6 +55,8 @@ class Queries:
     def _rows(self, conn: Connection, query: Any) -> list[Row]:
         records = conn.execute(query).all()
         extended = {(r.obligation, r.subject) for r in records if r.extended}
+        retracted = self._retractions(conn, {(r.obligation, r.subject)
+                                             for r in records if r.amended})
         extensions: dict[tuple[str, str], list[Extension]] = defaultdict(list)
         if extended:
             e = t.extensions.c
@@ -70,11 +72,24 @@ class Queries:
                     due=r.due, exists_from=r.exists_from, discharged_on=r.discharged_on,
                     waived_on=r.waived_on, withdrawn_on=r.withdrawn_on,
                     extensions=tuple(extensions.get((r.obligation, r.subject), ())),
+                    retracted=tuple(retracted.get((r.obligation, r.subject), ())),
                 ),
                 r.responsible, r.la, r.discharged_by, r.ordinal, r.seq,
             )
             for r in records
         ]
+
+    def _retractions(self, conn: Connection, amended: set[tuple[str, str]]
+                     ) -> dict[tuple[str, str], list[Retraction]]:
+        found: dict[tuple[str, str], list[Retraction]] = defaultdict(list)
+        if amended:
+            r = t.retractions.c
+            for x in conn.execute(select(t.retractions).where(
+                    r.subject.in_({s for _, s in amended})).order_by(r.position)):
+                if (x.obligation, x.subject) in amended:
+                    found[(x.obligation, x.subject)].append(
+                        Retraction(x.discharged_on, x.retracted_on))
+        return found
 
     # --- overdue ------------------------------------------------------------------------------
 
@@ -168,7 +183,7 @@ class Queries:
     def _obligation(self, row: Row, as_of: dt.date) -> dict[str, Any]:
         inst = row.instance
         status = inst.status(as_of)
-        discharged = inst.discharged_on if status in (Status.DONE, Status.LATE) else None
+        discharged = inst.discharge_as_of(as_of) if status in (Status.DONE, Status.LATE) else None
         return {
             "obligation": inst.obligation,
             "title": self.timeline.by_id[inst.obligation].title,

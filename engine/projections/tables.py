@@ -64,6 +64,7 @@ instances = Table(
     Column("waived_on", Date),
     Column("withdrawn_on", Date),
     Column("extended", Integer, nullable=False, default=0),
+    Column("amended", Integer, nullable=False, default=0),  # has retracted discharges
     Column("ordinal", Integer, nullable=False),  # the obligation's place in the timeline
     Column("seq", BigInteger, nullable=False),  # the subject's registration position
     Index("em_instances_due", "due"),
@@ -79,6 +80,16 @@ extensions = Table(
     Column("by", String(200), nullable=False),
     Column("position", BigInteger, nullable=False),
     Index("em_extensions_instance", "obligation", "subject"),
+)
+
+retractions = Table(
+    "em_retractions", metadata,
+    Column("obligation", String(64), nullable=False),
+    Column("subject", String(64), nullable=False),
+    Column("discharged_on", Date, nullable=False),
+    Column("retracted_on", Date, nullable=False),
+    Column("position", BigInteger, nullable=False),
+    Index("em_retractions_instance", "obligation", "subject"),
 )
 
 people = Table(
@@ -145,4 +156,5 @@ reminders = Table(
     Index("em_reminders_status", "status"),
 )
 
-READ_MODEL = (subjects, stages, instances, extensions, people, funding, surveys, users, reminders)
+READ_MODEL = (subjects, stages, instances, extensions, retractions, people, funding, surveys,
+              users, reminders)
