@@ -15,6 +15,7 @@ import structlog
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
+from engine import personal
 from engine.aggregates.base import subject_id
 from engine.aggregates.reminder import Reminder
 from engine.aggregates.user import User
@@ -76,10 +77,21 @@ class ExtraMile(Application):
     def events_table(self) -> Any:
         return self.recorder.events_record_cls.__table__  # type: ignore[attr-defined]
 
+    def construct_transcoder(self) -> Any:
+        """JSON, with people's addresses encrypted per person (engine.personal)."""
+        engine = self.factory.datastore.engine  # type: ignore[attr-defined]
+        personal.metadata.create_all(engine)
+        self.keyring = personal.Keyring(engine)
+        transcoder = personal.PersonalDataTranscoder(self.keyring)
+        self.register_transcodings(transcoder)
+        return transcoder
+
     def _record(self, processing_event: Any) -> Any:
         """Store events and extend the hash chain over them in one transaction."""
         from engine import chain
 
+        # Keys first, in their own transaction, so encoding needs no write of its own.
+        self.keyring.ensure(personal.people_in(processing_event.events))
         recorded = {(str(e.originator_id), e.originator_version): e.timestamp
                     for e in processing_event.events}
         with self.recorder.transaction(commit=True) as session:  # type: ignore[attr-defined]

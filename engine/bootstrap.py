@@ -155,6 +155,35 @@ class Store:
         sender = env.get("EXTRAMILE_MAIL_FROM") or self.timeline.office_email
         return Outbox(self, transport_from_env(env), sender)
 
+    def forget(self, email: str, erased_by: str, on: dt.date) -> bool:
+        """Erase one person: destroy their key, record that it was done, rebuild the read
+        model so no copy of their data is left in it. True if the person had data."""
+        from engine import personal
+        from engine.aggregates.programme import Programme
+
+        principal = self.app.principal(erased_by)
+        principal.require("users", "erase personal data")
+        had = self.app.keyring.forget(email)
+        uow_programme = self._programme(erased_by, on)
+        uow_programme.record(Programme.PersonErased, person=personal.person_of(email), on=on,
+                             by=principal.email, recorded_by=principal.email,
+                             timestamp=self.app.clock())
+        self.app.save(uow_programme)
+        self.projector.reset()
+        self.projector.catch_up()
+        return had
+
+    def _programme(self, by: str, on: dt.date) -> Any:
+        from eventsourcing.application import AggregateNotFoundError
+
+        from engine.aggregates.base import subject_id
+        from engine.aggregates.programme import PROGRAMME, Programme
+
+        try:
+            return self.app.repository.get(subject_id("programme", PROGRAMME))
+        except AggregateNotFoundError:
+            return Programme.open(on=on, by=by, recorded_by=by, timestamp=self.app.clock())
+
     def known_at(self, moment: dt.datetime) -> Queries:
         """Queries over what was recorded at or before `moment` (a read model built in memory
         from those events alone)."""

@@ -35,8 +35,22 @@ def stored_events(store: Any) -> Iterator[list[StoredEvent]]:
         start = notes[-1].id
 
 
+def copy_keys(source: Any, target: Any) -> None:
+    """The per-person keys go with the events they open (a forgotten person's stays gone)."""
+    from sqlalchemy import insert, select
+
+    from engine import personal
+
+    with source.engine.connect() as conn:
+        rows = [dict(r) for r in conn.execute(select(personal.keys)).mappings()]
+    if rows:
+        with target.engine.begin() as conn:
+            conn.execute(insert(personal.keys), rows)
+
+
 def copy_events(source: Any, target: Any, progress: Callable[[int], None] | None = None) -> int:
     """Append every event of `source` to the (empty) `target`, in order."""
+    copy_keys(source, target)
     copied = 0
     for chunk in stored_events(source):
         target.app.recorder.insert_events(chunk)

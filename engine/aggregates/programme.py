@@ -46,6 +46,12 @@ class Programme(Subject):
         command, key_fields = "dcsf.report_published", ("report",)
         report: str
 
+    class PersonErased(Subject.Recorded):
+        """A person's key was destroyed: their data in every event reads "[erased]"."""
+
+        command, unique = "dcsf.person_erased", False
+        person: str  # the pseudonymous reference, never the address
+
     @classmethod
     def open(cls, **meta: Any) -> Programme:
         return cls._create(cls.Opened, id=subject_id("programme", PROGRAMME), **meta)

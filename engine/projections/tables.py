@@ -124,8 +124,8 @@ surveys = Table(
 
 users = Table(
     "em_users", metadata,
-    Column("email", String(200), primary_key=True),
-    Column("aggregate_id", String(36), nullable=False, unique=True),
+    Column("aggregate_id", String(36), primary_key=True),
+    Column("email", String(200), nullable=False),  # "[erased]" once forgotten
     Column("role", String(16), nullable=False),
     Column("la", String(64)),
     Column("revoked", Integer, nullable=False, default=0),

@@ -9,6 +9,7 @@ from functools import cache
 from typing import Any
 
 from engine.aggregates.reminder import message_id
+from engine.personal import ERASED
 from engine.schedule.reminders import Planned
 from engine.timeline import Timeline
 
@@ -47,13 +48,24 @@ def compose(planned: Planned, timeline: Timeline, context: dict[str, Any]) -> di
     }
 
 
+class NoRecipients(ValueError):
+    """Every address of the reminder has been erased."""
+
+
 def email_message(reminder: Any, sender: str, now: dt.datetime) -> EmailMessage:
-    """The email of an issued reminder (an Issued event or a row with the same fields)."""
+    """The email of an issued reminder; erased addresses are left out (a forgotten person
+    gets nothing more)."""
+    to = [a for a in reminder.to if a != ERASED]
+    cc = [a for a in reminder.cc if a != ERASED]
+    if not to:
+        to, cc = cc[:1], cc[1:]
+    if not to:
+        raise NoRecipients(f"every recipient of {reminder.key} was erased")
     msg = EmailMessage()
     msg["From"] = sender
-    msg["To"] = ", ".join(reminder.to)
-    if reminder.cc:
-        msg["Cc"] = ", ".join(reminder.cc)
+    msg["To"] = ", ".join(to)
+    if cc:
+        msg["Cc"] = ", ".join(cc)
     msg["Subject"] = reminder.mail_subject
     msg["Message-ID"] = reminder.message_id
     msg["Date"] = format_datetime(now)

@@ -21,12 +21,13 @@ from sqlalchemy import or_, select
 from engine.aggregates.base import subject_id
 from engine.aggregates.reminder import FAILED, PENDING, NotClaimable, Reminder
 from engine.projections import tables as t
-from engine.schedule.mail import email_message
+from engine.schedule.mail import NoRecipients, email_message
 from engine.schedule.transport import DeliveryError, MailTransport
 
 log = structlog.get_logger(__name__)
 
 LEASE = dt.timedelta(minutes=10)
+NEVER = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
 
 
 @dataclass
@@ -87,7 +88,13 @@ class Outbox:
         except (NotClaimable, IntegrityError):
             return "skipped"  # delivered, or another sender has it
         try:
-            self.transport.send(email_message(reminder, self.sender, now))
+            message = email_message(reminder, self.sender, now)
+        except NoRecipients as exc:
+            reminder.failed(str(exc), app.clock(), NEVER)  # nobody left to send it to
+            app.save(reminder)
+            return "failed"
+        try:
+            self.transport.send(message)
         except DeliveryError as exc:
             retry_at = now + self.store.timeline.reminders.retry_after(reminder.attempts + 1)
             reminder.failed(str(exc), app.clock(), retry_at)

@@ -15,6 +15,7 @@ from sqlalchemy import or_, select
 
 from engine.aggregates.reminder import reminder_key
 from engine.obligations import ReminderKind, reminder_for
+from engine.personal import ERASED
 from engine.projections import tables as t
 from engine.projections.queries import Queries
 
@@ -101,7 +102,7 @@ class Recipients:
         return {
             "subject_name": self._names.get(inst.subject, inst.subject),
             "la_name": self._names.get(row.la) if row.la and row.la != inst.subject else None,
-            "coordinator": coordinator,
+            "coordinator": coordinator is not None,  # named by role: no address in the body
             "original_due": inst.due,
             "extensions": [{"granted_on": e.granted_on, "due": e.due}
                            for e in inst.extensions if e.granted_on <= self.day],
@@ -119,12 +120,13 @@ class Recipients:
 
     def _person(self, subject: str, post: str) -> str | None:
         found = self.queries.person_in_post(subject, post, self.day, self.conn)
-        return found[1] if found else None
+        return found[1] if found and found[1] != ERASED else None
 
     def _la_lead(self, la: str | None) -> str | None:
         if la is None:
             return None
-        return self._person(la, "coordinator") or self._contacts.get(la)
+        contact = self._contacts.get(la)
+        return self._person(la, "coordinator") or (contact if contact != ERASED else None)
 
     def of(self, responsible: str, subject: str, la: str | None) -> tuple[list[str], list[str]]:
         """(to, cc) per PROGRAMME.md's recipient rules."""
