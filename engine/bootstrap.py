@@ -15,7 +15,7 @@ import structlog
 from eventsourcing.persistence import IntegrityError
 
 from engine import timeline as timeline_module
-from engine.aggregates.base import subject_id
+from engine.aggregates.base import content, subject_id
 from engine.application import Clock, ExtraMile, utc_now
 from engine.commands import VOCABULARY, Command
 from engine.errors import Rejected, UnknownSubject
@@ -222,8 +222,6 @@ class Store:
 
 
 def audit_entry(event: Any) -> dict[str, Any]:
-    from engine.aggregates.base import content
-
     return {
         "event": type(event).__qualname__.split(".")[-1],
         "command": getattr(event, "command", None),

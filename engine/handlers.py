@@ -77,7 +77,7 @@ class UnitOfWork:
             raise UnknownSubject("subject", natural_id)
         return found
 
-    def check_new_id(self, natural_id: str, kind: str) -> None:
+    def check_new_id(self, natural_id: str) -> None:
         """Subject ids are unique across LAs and schools, and 'dcsf' is the programme's."""
         if natural_id == PROGRAMME:
             raise Rejected(f"{PROGRAMME!r} is the programme's own id")
@@ -142,13 +142,13 @@ def _instance_for_office(
 
 
 def register_la(uow: UnitOfWork, cmd: c.RegisterLA, meta: dict[str, Any]) -> None:
-    uow.check_new_id(cmd.la, "la")
+    uow.check_new_id(cmd.la)
     uow.add(LocalAuthority.register(la=cmd.la, name=cmd.name, contact=cmd.contact, **meta))
 
 
 def nominate_school(uow: UnitOfWork, cmd: c.NominateSchool, meta: dict[str, Any]) -> None:
     la = uow.la(cmd.la)
-    uow.check_new_id(cmd.school, "school")
+    uow.check_new_id(cmd.school)
     la.nominate(cmd.school, cmd.role, _roster(uow, la), **meta)
     uow.add(School.nominate(school=cmd.school, la=cmd.la, role=cmd.role, name=cmd.name, **meta))
 

@@ -128,9 +128,13 @@ class Queries:
     # --- subjects and stages ------------------------------------------------------------------
 
     def subject(self, subject: str, conn: Connection | None = None) -> dict[str, Any]:
-        with self.engine.connect() as own:
-            row = (conn or own).execute(
-                select(t.subjects).where(t.subjects.c.subject == subject)).mappings().first()
+        """A subject's row (UnknownSubject if there is none)."""
+        query = select(t.subjects).where(t.subjects.c.subject == subject)
+        if conn is None:
+            with self.engine.connect() as own:
+                row = own.execute(query).mappings().first()
+        else:
+            row = conn.execute(query).mappings().first()
         if row is None:
             raise UnknownSubject("subject", subject)
         return dict(row)
