@@ -47,6 +47,8 @@ def demo(ctx: click.Context, folder: Path, las: int, seed: int) -> None:
     ctx.call_on_close(app.close)
     as_of = dt.datetime.combine(DEMO_DAY, dt.time())
     ctx.invoke(board, as_of=as_of, fmt="table")
+    page = folder / "board.html"
+    ctx.invoke(board, as_of=as_of, fmt="html", output=page)
     click.echo()
     ctx.invoke(overdue, as_of=as_of, fmt="table", responsible=None, la=None)
     click.echo()
@@ -54,7 +56,8 @@ def demo(ctx: click.Context, folder: Path, las: int, seed: int) -> None:
     click.echo(
         f"\nExplore further:  export EXTRAMILE_DATABASE_URL={db} EXTRAMILE_USER={DEMO_USER}\n"
         f"  extramile status T001 --as-of {DEMO_DAY}    extramile audit T001\n"
-        f"  extramile overdue --as-of 2010-09-30 --format json    extramile --help")
+        f"  extramile overdue --as-of 2010-09-30 --format json    extramile --help\n"
+        f"  open {page.resolve()} in a browser, or run: extramile serve")
 
 
 def _json_line(command: dict) -> str:

@@ -110,9 +110,9 @@ def cli(ctx: click.Context, db: str | None, user: str | None, timeline: str | No
 
 
 def _register() -> None:
-    from cli import db, demo, people, queries, records, reminders, timeline_cmds, users
+    from cli import db, demo, people, queries, records, reminders, serve, timeline_cmds, users
 
-    for module in (records, queries, timeline_cmds, users, people, demo, reminders, db):
+    for module in (records, queries, timeline_cmds, users, people, demo, reminders, serve, db):
         for command in module.COMMANDS:
             cli.add_command(command)
 

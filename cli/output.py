@@ -8,10 +8,11 @@ import io
 import json
 import sys
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any
 
 import click
+
+from engine.jsonable import to_jsonable
 
 FORMATS = ("table", "json", "csv")
 
@@ -19,18 +20,6 @@ FORMATS = ("table", "json", "csv")
 def format_option(default: str = "table") -> Any:
     return click.option("--format", "fmt", type=click.Choice(FORMATS), default=default,
                         show_default=True, help="Output format (JSON and CSV for scripts).")
-
-
-def to_jsonable(value: Any) -> Any:
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dict):
-        return {k: to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_jsonable(v) for v in value]
-    return value
 
 
 def emit_json(data: Any) -> None:

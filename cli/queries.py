@@ -4,6 +4,7 @@ timezone) and --format table|json|csv."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import click
@@ -118,20 +119,37 @@ MARKS = {"done": "✓", "late": "L", "overdue": "!", "missed": "M", "open": "o",
 @click.command()
 @as_of_option
 @known_at_option
-@format_option()
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "html"]),
+              default="table", show_default=True,
+              help="Output format; html is one self-contained page (see --output).")
+@click.option("--output", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              help="Write to this file instead of stdout (for --format html).")
 @pass_app
 def board(app: AppContext, as_of: dt.datetime | None, fmt: str,
-          known_at: str | None = None) -> None:
+          known_at: str | None = None, output: Path | None = None) -> None:
     """The status board: per LA, its schools against the deliverables, plus LA and programme
     rows.  Marks: ✓ done, L late, ! overdue, M missed, o open, · upcoming, W waived,
     - withdrawn.  Example: extramile board --as-of 2010-02-15
     """
     day = resolve_as_of(app, as_of)
-    result = read_side(app, known_at).board(day, la=app.require("read").la_scope)
+    scope = app.require("read").la_scope
+    if fmt == "html":
+        from engine.reports.board import board_context, render_board_html
+
+        page = render_board_html(board_context(read_side(app, known_at), day, la=scope))
+        if output is None:
+            click.echo(page)
+        else:
+            output.write_text(page, encoding="utf-8")
+            click.echo(f"wrote the board as of {day} to {output}")
+        return
+    result = read_side(app, known_at).board(day, la=scope)
     if fmt == "json":
         emit_json(result)
         return
     rows = _board_rows(result)
+    if output is not None:
+        raise click.UsageError("--output goes with --format html")
     if fmt == "csv":
         emit_rows(rows, fmt, ["subject", "kind", "la", "stage", *result["columns"]])
         return
@@ -264,7 +282,7 @@ def seal(app: AppContext) -> None:
 def _short(payload: dict[str, Any]) -> str:
     import json
 
-    from cli.output import to_jsonable
+    from engine.jsonable import to_jsonable
 
     text = json.dumps(to_jsonable(payload), ensure_ascii=False)
     return text if len(text) <= 80 else text[:77] + "..."

@@ -46,4 +46,15 @@ def revoke(app: AppContext, email: str) -> None:
     click.echo(f"revoked {email.lower()}")
 
 
+@users.command()
+@click.argument("email")
+@pass_app
+def token(app: AppContext, email: str) -> None:
+    """Print EMAIL's token for the web app (stops working if the user is revoked)."""
+    from engine.web import issue_token
+
+    app.require("users", "issue tokens")
+    click.echo(issue_token(app.store, email))
+
+
 COMMANDS = [users]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, or_, select
@@ -244,6 +245,57 @@ class Queries:
         result: dict[str, str] = {}
         for r in conn.execute(select(t.stages).where(s.on <= as_of).order_by(s.position)):
             result[r.subject] = r.stage
+        return result
+
+    # --- funding and surveys ------------------------------------------------------------------
+
+    def funding(self, as_of: dt.date, la: str | None = None) -> list[dict[str, Any]]:
+        """Per school and LA: allocation, planned (plan lines; an LA's funding statement),
+        accounted (financial account) and the variance of the account against the allocation,
+        as known on `as_of`. Exact pounds and pence."""
+        f, s = t.funding.c, t.subjects.c
+        with self.engine.connect() as conn:
+            query = select(t.subjects).where(s.kind != "programme").order_by(s.seq)
+            if la is not None:
+                query = query.where(s.la == la)
+            subjects = [dict(r) for r in conn.execute(query).mappings()
+                        if r["registered_on"] is None or r["registered_on"] <= as_of]
+            sums: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+            for r in conn.execute(select(f.subject, f.source, f.amount).where(f.on <= as_of)):
+                sums[(r.subject, r.source)] += Decimal(r.amount)
+        rows = []
+        for sub in subjects:
+            allocation = self.timeline.allocation(sub["kind"], sub["role"])
+            planned_source = "statement" if sub["kind"] == "la" else "plan"
+            planned = sums.get((sub["subject"], planned_source))
+            accounted = sums.get((sub["subject"], "account"))
+            rows.append({
+                "subject": sub["subject"], "kind": sub["role"] or sub["kind"], "la": sub["la"],
+                "name": sub["name"], "allocation": allocation, "planned": planned,
+                "accounted": accounted,
+                "variance": accounted - allocation if accounted is not None else None,
+            })
+        return rows
+
+    def survey_means(self, as_of: dt.date, la: str | None = None) -> dict[str, Any]:
+        """Mean score per question per round (baseline, autumn, spring), pupil (Annex 5) and
+        staff (Annex 6), for each school and programme-wide."""
+        v = t.surveys.c
+        query = select(t.surveys).where(v.on <= as_of).order_by(v.position)
+        if la is not None:
+            query = query.join(t.subjects, t.subjects.c.subject == v.subject).where(
+                t.subjects.c.la == la)
+        totals: dict[tuple[str, str, str], list[list[int]]] = defaultdict(list)
+        with self.engine.connect() as conn:
+            for r in conn.execute(query):
+                for kind, rows in (("pupil", r.pupil), ("staff", r.staff)):
+                    totals[(r.subject, kind, r.round)].extend(rows)
+                    totals[("programme", kind, r.round)].extend(rows)
+        result: dict[str, Any] = {}
+        for (subject, kind, round_), rows in totals.items():
+            if rows:
+                means = [round(sum(col) / len(col), 2) for col in zip(*rows, strict=False)]
+                result.setdefault(subject, {}).setdefault(kind, {})[round_] = means
         return result
 
     # --- people -------------------------------------------------------------------------------
