@@ -20,7 +20,7 @@ from engine.aggregates.base import subject_id
 from engine.aggregates.reminder import Reminder
 from engine.aggregates.user import User
 from engine.commands import Command
-from engine.errors import Rejected
+from engine.errors import Rejected, one_line
 from engine.handlers import HANDLERS, UnitOfWork
 from engine.permissions import Forbidden, Principal
 from engine.persistence import APP_NAME, DateAsISO
@@ -44,7 +44,7 @@ class LineError:
     reason: str
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.command}: {self.reason}"
+        return one_line(f"line {self.line}: {self.command}: {self.reason}")
 
 
 class BatchRejected(Rejected):
@@ -96,7 +96,7 @@ class ExtraMile(Application):
                     for e in processing_event.events}
         with self.recorder.transaction(commit=True) as session:  # type: ignore[attr-defined]
             recordings = super()._record(processing_event)
-            chain.extend(session, self.events_table, recorded)
+            chain.extend(session, recordings, recorded)
         return recordings
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:

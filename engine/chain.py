@@ -43,22 +43,22 @@ def link_of(previous: str, row: Any) -> str:
     return digest.hexdigest()
 
 
-def extend(session: Any, events: Any, recorded: dict[tuple[str, int], dt.datetime]) -> None:
-    """Chain this transaction's own new events (those in `recorded`), in log order."""
+def extend(session: Any, recordings: Any,
+           recorded: dict[tuple[str, int], dt.datetime]) -> None:
+    """Chain this transaction's own new events (the library's recordings, with the stored
+    bytes and notification ids) in log order."""
+    if not recordings:
+        return
     last = session.execute(select(links.c.position, links.c.link)
                            .order_by(links.c.position.desc()).limit(1)).first()
-    position, link = (last.position, last.link) if last else (0, GENESIS)
-    rows = session.execute(select(events).where(events.c.id > position).order_by(events.c.id))
+    link = last.link if last else GENESIS
     new = []
-    for row in rows:
-        key = (str(row.originator_id), row.originator_version)
-        if key not in recorded:
-            continue  # not written by the engine: left unchained, so verify reports it
-        link = link_of(link, row)
-        new.append({"position": row.id, "originator_id": key[0], "originator_version": key[1],
-                    "recorded_at": recorded[key], "link": link})
-    if new:
-        session.execute(links.insert(), new)
+    for notification in sorted((r.notification for r in recordings), key=lambda n: n.id):
+        key = (str(notification.originator_id), notification.originator_version)
+        link = link_of(link, notification)
+        new.append({"position": notification.id, "originator_id": key[0],
+                    "originator_version": key[1], "recorded_at": recorded[key], "link": link})
+    session.execute(links.insert(), new)
 
 
 def rebuild(engine: Engine, events: Any) -> int:

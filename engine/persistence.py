@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from eventsourcing.persistence import Transcoding
-from sqlalchemy import inspect
+from eventsourcing.persistence import Notification, StoredEvent, Transcoding
+from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
+from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
+from sqlalchemy import Table, insert, inspect, select
 from sqlalchemy.engine import Engine, make_url
 
 DEFAULT_DB_FILE = "extramile.db"
@@ -28,6 +32,75 @@ class DateAsISO(Transcoding):
 
     def decode(self, data: str) -> dt.date:
         return dt.date.fromisoformat(data)
+
+
+class Recorder(SQLAlchemyApplicationRecorder):
+    """eventsourcing-sqlalchemy's recorder, writing and reading rows with SQLAlchemy Core.
+
+    The library maps every row to an ORM object; a batch insert here is one `executemany` with
+    RETURNING (ids in parameter order), and reads build the library's own record types
+    directly. Locking, transactions and error translation stay the library's.
+    """
+
+    @property
+    def table(self) -> Table:
+        return self.events_record_cls.__table__  # type: ignore[attr-defined,no-any-return]
+
+    def _insert_stored_events(self, session: Any, stored_events: Sequence[StoredEvent],
+                              **kwargs: Any) -> Sequence[int]:
+        if not stored_events:
+            return []
+        table = self.table
+        self._lock_table(session)
+        rows = [{"originator_id": e.originator_id, "originator_version": e.originator_version,
+                 "topic": e.topic, "state": e.state} for e in stored_events]
+        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        ids = list(session.execute(statement, rows).scalars())
+        self._notify_channel(session)
+        return ids
+
+    def select_events(self, originator_id: Any, gt: int | None = None, lte: int | None = None,
+                      desc: bool = False, limit: int | None = None) -> list[StoredEvent]:
+        c = self.table.c
+        query = select(c.originator_id, c.originator_version, c.topic, c.state).where(
+            c.originator_id == originator_id)
+        if gt is not None:
+            query = query.where(c.originator_version > gt)
+        if lte is not None:
+            query = query.where(c.originator_version <= lte)
+        query = query.order_by(c.originator_version.desc() if desc else c.originator_version)
+        if limit is not None:
+            query = query.limit(limit)
+        with self.transaction(commit=False) as session:
+            return [StoredEvent(r[0], r[1], r[2], _bytes(r[3]))
+                    for r in session.execute(query)]
+
+    def select_notifications(self, start: int | None, limit: int, stop: int | None = None,
+                             topics: Sequence[str] = (), *,
+                             inclusive_of_start: bool = True) -> list[Notification]:
+        c = self.table.c
+        query = select(c.id, c.originator_id, c.originator_version, c.topic, c.state)
+        if start is not None:
+            query = query.where(c.id >= start if inclusive_of_start else c.id > start)
+        if stop is not None:
+            query = query.where(c.id <= stop)
+        if topics:
+            query = query.where(c.topic.in_(topics))
+        query = query.order_by(c.id).limit(limit)
+        with self.transaction(commit=False) as session:
+            return [Notification(id=r[0], originator_id=r[1], originator_version=r[2],
+                                 topic=r[3], state=_bytes(r[4]))
+                    for r in session.execute(query)]
+
+
+def _bytes(state: Any) -> bytes:
+    return bytes(state) if isinstance(state, memoryview) else state  # type: ignore[no-any-return]
+
+
+class Factory(SQLAlchemyFactory):
+    """The library's SQLAlchemy persistence with the Core recorder above."""
+
+    application_recorder_class = Recorder
 
 
 def database_url(url: str | None = None) -> str:
@@ -74,7 +147,7 @@ def has_events_table(engine: Engine) -> bool:
 def application_env(url: str, create: bool) -> dict[str, str]:
     """The eventsourcing environment for a store at `url`."""
     return {
-        "PERSISTENCE_MODULE": "eventsourcing_sqlalchemy",
+        "PERSISTENCE_MODULE": "engine.persistence:Factory",
         "SQLALCHEMY_URL": url,
         "CREATE_TABLE": "y" if create else "n",
     }

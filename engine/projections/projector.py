@@ -4,6 +4,12 @@ A pull loop (works on SQLite and PostgreSQL alike): read the notifications after
 position, apply them, and move the tracking position in the same transaction. The position moves
 only from the value read, so two processes catching up at once cannot both apply an event: the
 loser's transaction is rolled back and it starts again from the new position.
+
+Within a chunk, writes are buffered (`Writes`) and sent as one `executemany` per statement:
+inserts first, then the updates that commute with each other, then those whose order matters,
+each list in log order. An event whose effect depends on the rows as they stand (a retraction,
+a withdrawal, a trigger's existence check) flushes the buffer first and then works directly on
+the database.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 import structlog
-from sqlalchemy import Connection, insert, or_, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, insert, or_, select, update
 from sqlalchemy.engine import Engine
 
 from engine.aggregates.base import Subject, content, subject_id
@@ -119,8 +125,11 @@ class Projector:
                     if moved.rowcount != 1:
                         raise Conflict
                     self._load_subjects(conn)
+                    writes = Writes(conn)
+                    to_domain_event = self.app.mapper.to_domain_event
                     for n in notifications:
-                        self._apply(conn, self.app.mapper.to_domain_event(n), n.id)
+                        self._apply(writes, to_domain_event(n), n.id)
+                    writes.flush()
             except Conflict:
                 log.info("projection.conflict", position=start)
                 continue
@@ -137,44 +146,48 @@ class Projector:
         for row in conn.execute(select(t.subjects).where(t.subjects.c.seq > known)).mappings():
             self._subjects[row["aggregate_id"]] = dict(row)
 
-    def _apply(self, conn: Connection, event: Any, position: int) -> None:
+    def _apply(self, w: Writes, event: Any, position: int) -> None:
         if self.known_at is not None and event.timestamp > self.known_at:
             return
         for cls, handler in self._handlers:
             if isinstance(event, cls):
-                handler(conn, event, position)
+                handler(w, event, position)
                 break
         if isinstance(event, Subject.Recorded):
-            self._recorded(conn, event, position)
+            self._recorded(w, event, position)
 
     # --- subjects -----------------------------------------------------------------------------
 
-    def _school_nominated(self, conn: Connection, e: School.Nominated, position: int) -> None:
-        self._add_subject(conn, e, e.school, "school", e.role, e.la, e.name, None, position)
-        conn.execute(insert(t.stages).values(subject=e.school, on=e.on, stage="nominated",
-                                             position=position))
+    def _school_nominated(self, w: Writes, e: School.Nominated, position: int) -> None:
+        self._add_subject(w, e, e.school, "school", e.role, e.la, e.name, None, position)
+        w.insert(t.stages, dict(subject=e.school, on=e.on, stage="nominated", position=position))
 
-    def _la_registered(self, conn: Connection, e: LocalAuthority.Registered, position: int) -> None:
-        self._add_subject(conn, e, e.la, "la", None, e.la, e.name, e.contact, position)
+    def _la_registered(self, w: Writes, e: LocalAuthority.Registered, position: int) -> None:
+        self._add_subject(w, e, e.la, "la", None, e.la, e.name, e.contact, position)
 
-    def _add_subject(self, conn: Connection, e: Any, subject: str, kind: str, role: str | None,
+    def _add_subject(self, w: Writes, e: Any, subject: str, kind: str, role: str | None,
                      la: str | None, name: str, contact: str | None, position: int) -> None:
         row = dict(subject=subject, aggregate_id=str(e.originator_id), kind=kind, role=role,
                    la=la, name=name, contact=contact, registered_on=e.on, withdrawn_on=None,
                    seq=position)
-        conn.execute(insert(t.subjects).values(**row))
+        w.insert(t.subjects, row)
         self._subjects[row["aggregate_id"]] = row
-        self._add_instances(conn, subject, kind, role, la, e.on, position)
+        self._add_instances(w, subject, kind, role, la, e.on, position)
 
-    def _add_instances(self, conn: Connection, subject: str, kind: str, role: str | None,
-                       la: str | None, on: dt.date | None, seq: int) -> None:
+    def _add_instances(self, w: Writes | Connection, subject: str, kind: str,
+                       role: str | None, la: str | None, on: dt.date | None, seq: int) -> None:
         rows = [
             self._instance_row(o, subject, la, o.opens, o.due, on, seq)
             for o in self.timeline.obligations
             if not o.relative and o.applies_to(kind, role)
         ]
-        if rows:
-            conn.execute(insert(t.instances), rows)
+        if not rows:
+            return
+        if isinstance(w, Writes):
+            for row in rows:
+                w.insert(t.instances, row)
+        else:
+            w.execute(insert(t.instances), rows)
 
     def _instance_row(self, o: Obligation, subject: str, la: str | None, opens: Any, due: Any,
                       exists_from: dt.date | None, seq: int) -> dict[str, Any]:
@@ -188,67 +201,57 @@ class Projector:
 
     # --- lifecycle and facts ------------------------------------------------------------------
 
-    def _lifecycle(self, conn: Connection, e: School.Lifecycle, position: int) -> None:
+    def _lifecycle(self, w: Writes, e: School.Lifecycle, position: int) -> None:
         subject = self._subject_of(e)["subject"]
-        conn.execute(insert(t.stages).values(subject=subject, on=e.on, stage=e.stage,
-                                             position=position))
+        w.insert(t.stages, dict(subject=subject, on=e.on, stage=e.stage, position=position))
         if isinstance(e, School.Withdrawn):
+            conn = w.flush()
             conn.execute(update(t.subjects).where(t.subjects.c.subject == subject)
                          .values(withdrawn_on=e.on))
             conn.execute(update(t.instances).where(t.instances.c.subject == subject)
                          .values(withdrawn_on=e.on))
 
-    def _recorded(self, conn: Connection, e: Subject.Recorded, position: int) -> None:
+    def _recorded(self, w: Writes, e: Subject.Recorded, position: int) -> None:
         """Triggers, discharges and the side tables every recorded fact may feed."""
         subject = self._subject_of(e)
         name = subject["subject"]
         fields = content(e)
         for o in self.timeline.triggered_by(e.command):
             if o.applies_to(subject["kind"], subject["role"]):
-                self._trigger(conn, o, subject, e.on)
+                self._trigger(w, o, subject, e.on)
         for o in self.timeline.discharged_by(e.command, fields):
-            inst = t.instances.c
-            conn.execute(
-                update(t.instances)
-                .where(inst.obligation == o.id, inst.subject == name,
-                       or_(inst.discharged_on.is_(None), inst.discharged_on > e.on))
-                .values(discharged_on=e.on, discharged_by=e.by))
-        self._side_tables(conn, e, name, position)
+            w.update(DISCHARGE, dict(b_obligation=o.id, b_subject=name, b_on=e.on, b_by=e.by))
+        self._side_tables(w, e, name, position)
 
-    def _trigger(self, conn: Connection, o: Obligation, subject: dict[str, Any],
+    def _trigger(self, w: Writes, o: Obligation, subject: dict[str, Any],
                  on: dt.date) -> None:
         inst = t.instances.c
-        existing = conn.execute(select(inst.opens).where(
+        if (o.id, subject["subject"]) in w.instances:
+            return
+        # Rows are deleted only after a flush, so the database and the buffer tell it all.
+        existing = w.conn.execute(select(inst.opens).where(
             inst.obligation == o.id, inst.subject == subject["subject"])).first()
         if existing is not None:
             return
         due = on + dt.timedelta(days=o.due_days or 0)
         # No trigger can be recorded for a withdrawn school, so none is withdrawn here.
-        conn.execute(insert(t.instances).values(**self._instance_row(
-            o, subject["subject"], subject["la"], on, due, on, subject["seq"])))
+        w.insert(t.instances, self._instance_row(
+            o, subject["subject"], subject["la"], on, due, on, subject["seq"]))
 
-    def _extension(self, conn: Connection, e: Subject.ExtensionGranted, position: int) -> None:
+    def _extension(self, w: Writes, e: Subject.ExtensionGranted, position: int) -> None:
         subject = self._subject_of(e)["subject"]
-        conn.execute(insert(t.extensions).values(obligation=e.obligation, subject=subject,
-                                                 granted_on=e.on, due=e.due, by=e.by,
-                                                 position=position))
-        conn.execute(update(t.instances)
-                     .where(t.instances.c.obligation == e.obligation,
-                            t.instances.c.subject == subject)
-                     .values(extended=1))
+        w.insert(t.extensions, dict(obligation=e.obligation, subject=subject, granted_on=e.on,
+                                    due=e.due, by=e.by, position=position))
+        w.update(EXTEND, dict(b_obligation=e.obligation, b_subject=subject))
 
-    def _waived(self, conn: Connection, e: Subject.ObligationWaived, position: int) -> None:
+    def _waived(self, w: Writes, e: Subject.ObligationWaived, position: int) -> None:
         subject = self._subject_of(e)["subject"]
-        inst = t.instances.c
-        conn.execute(update(t.instances)
-                     .where(inst.obligation == e.obligation, inst.subject == subject,
-                            or_(inst.waived_on.is_(None), inst.waived_on > e.on))
-                     .values(waived_on=e.on))
+        w.update(WAIVE, dict(b_obligation=e.obligation, b_subject=subject, b_on=e.on))
 
-    def _retracted(self, conn: Connection, e: Subject.SubmissionRetracted,
-                   position: int) -> None:
+    def _retracted(self, w: Writes, e: Subject.SubmissionRetracted, position: int) -> None:
         """The retracted fact no longer discharges anything from `e.on`; a lifecycle step's
         stage goes back; what it triggered and fed (funding lines, surveys) is withdrawn."""
+        conn = w.flush()
         subject = self._subject_of(e)["subject"]
         inst = t.instances.c
         for o in self.timeline.discharged_by(e.retracted_command, e.fields):
@@ -273,38 +276,36 @@ class Projector:
             conn.execute(table.delete().where(table.c.subject == subject,
                                               column(table) == (value or e.fields.get("round"))))
 
-    def _side_tables(self, conn: Connection, e: Any, subject: str, position: int) -> None:
+    def _side_tables(self, w: Writes, e: Any, subject: str, position: int) -> None:
         if isinstance(e, School.LeadAppointed | LocalAuthority.CoordinatorAppointed):
             post = "lead" if isinstance(e, School.LeadAppointed) else "coordinator"
-            conn.execute(insert(t.people).values(subject=subject, post=post, on=e.on,
-                                                 name=e.name, email=e.email, position=position))
+            w.insert(t.people, dict(subject=subject, post=post, on=e.on, name=e.name,
+                                    email=e.email, position=position))
         lines, source = _funding_lines(e)
-        if lines:
-            conn.execute(insert(t.funding), [
-                dict(subject=subject, source=source, on=e.on, item=line["item"],
-                     amount=line["amount"], position=position) for line in lines])
+        for line in lines:
+            w.insert(t.funding, dict(subject=subject, source=source, on=e.on, item=line["item"],
+                                     amount=line["amount"], position=position))
         if isinstance(e, School.Baselined):
-            conn.execute(insert(t.surveys).values(subject=subject, round="baseline", on=e.on,
-                                                  pupil=e.pupil_survey, staff=[],
-                                                  position=position))
+            w.insert(t.surveys, dict(subject=subject, round="baseline", on=e.on,
+                                     pupil=e.pupil_survey, staff=[], position=position))
         elif isinstance(e, School.SurveysCompleted):
-            conn.execute(insert(t.surveys).values(subject=subject, round=e.round, on=e.on,
-                                                  pupil=e.pupil, staff=e.staff,
-                                                  position=position))
+            w.insert(t.surveys, dict(subject=subject, round=e.round, on=e.on, pupil=e.pupil,
+                                     staff=e.staff, position=position))
 
     # --- users --------------------------------------------------------------------------------
 
-    def _user_added(self, conn: Connection, e: User.Added, position: int) -> None:
-        conn.execute(insert(t.users).values(email=e.email, aggregate_id=str(e.originator_id),
-                                            role=e.role, la=e.la, revoked=0))
+    def _user_added(self, w: Writes, e: User.Added, position: int) -> None:
+        w.insert(t.users, dict(email=e.email, aggregate_id=str(e.originator_id), role=e.role,
+                               la=e.la, revoked=0))
 
-    def _user_revoked(self, conn: Connection, e: User.Revoked, position: int) -> None:
-        conn.execute(update(t.users).where(t.users.c.aggregate_id == str(e.originator_id))
-                     .values(revoked=1))
+    def _user_revoked(self, w: Writes, e: User.Revoked, position: int) -> None:
+        w.flush().execute(update(t.users).where(t.users.c.aggregate_id == str(e.originator_id))
+                          .values(revoked=1))
 
+    # --- reminders ----------------------------------------------------------------------------
 
-    def _reminder_issued(self, conn: Connection, e: Reminder.Issued, position: int) -> None:
-        conn.execute(insert(t.reminders).values(
+    def _reminder_issued(self, w: Writes, e: Reminder.Issued, position: int) -> None:
+        w.insert(t.reminders, dict(
             key=reminder_key(e.obligation, e.subject, e.kind, e.scheduled_for),
             aggregate_id=str(e.originator_id), obligation=e.obligation, subject=e.subject,
             kind=e.kind, scheduled_for=e.scheduled_for, due=e.due, run_on=e.run_on, to=e.to,
@@ -313,27 +314,94 @@ class Projector:
             next_attempt_at=e.timestamp if e.deliver else None, claimed_until=None,
             delivered_at=None, position=position))
 
-    def _update_reminder(self, conn: Connection, e: Any, **values: Any) -> None:
-        conn.execute(update(t.reminders)
-                     .where(t.reminders.c.aggregate_id == str(e.originator_id)).values(**values))
+    def _update_reminder(self, w: Writes, e: Any, statement: Any, **values: Any) -> None:
+        w.ordered(statement, dict(b_aggregate_id=str(e.originator_id), **values))
 
-    def _reminder_claimed(self, conn: Connection, e: Reminder.Claimed, position: int) -> None:
-        self._update_reminder(conn, e, claimed_until=e.until)
+    def _reminder_claimed(self, w: Writes, e: Reminder.Claimed, position: int) -> None:
+        self._update_reminder(w, e, CLAIMED, claimed_until=e.until)
 
-    def _reminder_delivered(self, conn: Connection, e: Reminder.Delivered,
-                            position: int) -> None:
-        self._update_reminder(conn, e, status=DELIVERED, attempts=t.reminders.c.attempts + 1,
-                              delivered_at=e.timestamp, claimed_until=None,
-                              next_attempt_at=None)
+    def _reminder_delivered(self, w: Writes, e: Reminder.Delivered, position: int) -> None:
+        self._update_reminder(w, e, DELIVERED_STMT, delivered_at=e.timestamp)
 
-    def _reminder_failed(self, conn: Connection, e: Reminder.DeliveryFailed,
-                         position: int) -> None:
-        self._update_reminder(conn, e, status=FAILED, attempts=t.reminders.c.attempts + 1,
-                              last_error=e.error, next_attempt_at=e.retry_at,
-                              claimed_until=None)
+    def _reminder_failed(self, w: Writes, e: Reminder.DeliveryFailed, position: int) -> None:
+        self._update_reminder(w, e, FAILED_STMT, last_error=e.error, next_attempt_at=e.retry_at)
 
-    def _reminder_released(self, conn: Connection, e: Reminder.Released, position: int) -> None:
-        self._update_reminder(conn, e, status=PENDING, next_attempt_at=e.timestamp)
+    def _reminder_released(self, w: Writes, e: Reminder.Released, position: int) -> None:
+        self._update_reminder(w, e, RELEASED, next_attempt_at=e.timestamp)
+
+
+class Writes:
+    """One chunk's writes, buffered and sent as one `executemany` per statement.
+
+    `flush` sends, in this order: the inserts (each table's rows in log order), the updates of
+    instances (each statement's rows in log order; they commute with one another: each sets
+    its own columns, conditionally on the earliest date), then the updates whose order matters
+    (runs of the same statement merged), and returns the connection for direct work.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.inserts: dict[Table, list[dict[str, Any]]] = {}
+        self.updates: dict[Any, list[dict[str, Any]]] = {}
+        self.sequence: list[tuple[Any, list[dict[str, Any]]]] = []
+        self.instances: set[tuple[str, str]] = set()  # instance rows inserted, not yet sent
+
+    def insert(self, table: Table, row: dict[str, Any]) -> None:
+        self.inserts.setdefault(table, []).append(row)
+        if table is t.instances:
+            self.instances.add((row["obligation"], row["subject"]))
+
+    def update(self, statement: Any, params: dict[str, Any]) -> None:
+        self.updates.setdefault(statement, []).append(params)
+
+    def ordered(self, statement: Any, params: dict[str, Any]) -> None:
+        if self.sequence and self.sequence[-1][0] is statement:
+            self.sequence[-1][1].append(params)
+        else:
+            self.sequence.append((statement, [params]))
+
+    def flush(self) -> Connection:
+        conn = self.conn
+        for table in INSERT_ORDER:
+            rows = self.inserts.pop(table, None)
+            if rows:
+                conn.execute(insert(table), rows)
+        for statement, params in self.updates.items():
+            conn.execute(statement, params)
+        for statement, params in self.sequence:
+            conn.execute(statement, params)
+        self.inserts.clear()
+        self.updates.clear()
+        self.sequence.clear()
+        self.instances.clear()
+        return conn
+
+
+INSERT_ORDER = (t.subjects, t.instances, t.stages, t.extensions, t.retractions, t.people,
+                t.funding, t.surveys, t.users, t.reminders)
+
+_i = t.instances.c
+_instance = and_(_i.obligation == bindparam("b_obligation"),
+                 _i.subject == bindparam("b_subject"))
+DISCHARGE = (update(t.instances)
+             .where(_instance, or_(_i.discharged_on.is_(None),
+                                   _i.discharged_on > bindparam("b_on")))
+             .values(discharged_on=bindparam("b_on"), discharged_by=bindparam("b_by")))
+WAIVE = (update(t.instances)
+         .where(_instance, or_(_i.waived_on.is_(None), _i.waived_on > bindparam("b_on")))
+         .values(waived_on=bindparam("b_on")))
+EXTEND = update(t.instances).where(_instance).values(extended=1)
+
+_r = t.reminders.c
+_reminder = update(t.reminders).where(_r.aggregate_id == bindparam("b_aggregate_id"))
+CLAIMED = _reminder.values(claimed_until=bindparam("claimed_until"))
+DELIVERED_STMT = _reminder.values(status=DELIVERED, attempts=_r.attempts + 1,
+                                  delivered_at=bindparam("delivered_at"), claimed_until=None,
+                                  next_attempt_at=None)
+FAILED_STMT = _reminder.values(status=FAILED, attempts=_r.attempts + 1,
+                               last_error=bindparam("last_error"),
+                               next_attempt_at=bindparam("next_attempt_at"), claimed_until=None)
+RELEASED = _reminder.values(status=PENDING, next_attempt_at=bindparam("next_attempt_at"))
 
 
 # What a retracted command had fed into side tables: (table, column, value or None = its round).
