@@ -69,9 +69,14 @@ class Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         from cli.errors import friendly
 
+        from engine.errors import one_line
+
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+        except (click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except click.ClickException as exc:
+            exc.message = one_line(exc.message)
             raise
         except Exception as exc:  # the boundary: no traceback in front of a user
             from engine.permissions import Forbidden
@@ -83,7 +88,7 @@ class Group(click.Group):
             if message is None:
                 get_logger().exception("internal_error")
                 message = f"internal error: {type(exc).__name__}: {exc}"
-            raise click.ClickException(message) from None
+            raise click.ClickException(one_line(message)) from None
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"],

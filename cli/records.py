@@ -30,7 +30,7 @@ def init(app: AppContext, admin: str) -> None:
 
 
 @click.command("import")
-@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.argument("file", type=click.File("rb"))
 @pass_app
 def import_(app: AppContext, file: Any) -> None:
     """Apply a JSON Lines file of commands (FILE or - for stdin), all or nothing.
@@ -91,11 +91,17 @@ def record(ctx: click.Context, cmd: str, on: str, by: str, data: Path | None) ->
     user = app.require_user()
     fields: dict[str, Any] = {}
     if data is not None:
+        raw = data.read_bytes()
         try:
-            loaded = json.loads(data.read_text(encoding="utf-8"))
+            loaded = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise click.ClickException(f"{data}: not UTF-8 text: byte 0x{raw[exc.start]:02x} "
+                                       f"at offset {exc.start}") from None
         except json.JSONDecodeError as exc:
             raise click.ClickException(f"{data}: not valid JSON: {exc.msg} at line "
                                        f"{exc.lineno}") from None
+        except RecursionError:
+            raise click.ClickException(f"{data}: not usable JSON: nested too deeply") from None
         if not isinstance(loaded, dict):
             raise click.ClickException(f"{data}: expected a JSON object")
         fields.update(loaded)

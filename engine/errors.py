@@ -6,6 +6,15 @@ The CLI turns any `Rejected` into one line on stderr and exit code 1.
 from __future__ import annotations
 
 import datetime as dt
+import re
+
+# Characters str.splitlines() breaks on: a message for the user always stays on one line.
+_LINE_BREAKS = re.compile("[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """`text` with every line break shown escaped (as repr would), so it stays one line."""
+    return _LINE_BREAKS.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 class Rejected(ValueError):

@@ -9,14 +9,27 @@ from engine.application import LineError
 from engine.commands import Command, CommandError, parse_command
 
 
-def read_commands(lines: Iterable[str]) -> tuple[list[tuple[int, Command]], list[LineError]]:
-    """Numbered commands from JSON Lines text, and a LineError for each line that is not one.
+def read_commands(
+    lines: Iterable[str | bytes],
+) -> tuple[list[tuple[int, Command]], list[LineError]]:
+    """Numbered commands from JSON Lines (text, or bytes decoded as UTF-8 line by line), and a
+    LineError for each line that is not one.
 
     Blank lines are skipped (their numbers still count).
     """
     commands: list[tuple[int, Command]] = []
     errors: list[LineError] = []
-    for number, text in enumerate(lines, start=1):
+    for number, line in enumerate(lines, start=1):
+        if isinstance(line, bytes):
+            try:
+                text = line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                reason = (f"not UTF-8 text: byte 0x{line[exc.start]:02x} "
+                          f"at column {exc.start + 1}")
+                errors.append(LineError(number, "?", reason))
+                continue
+        else:
+            text = line
         if not text.strip():
             continue
         try:
@@ -24,6 +37,9 @@ def read_commands(lines: Iterable[str]) -> tuple[list[tuple[int, Command]], list
         except json.JSONDecodeError as exc:
             reason = f"not valid JSON: {exc.msg} at column {exc.colno}"
             errors.append(LineError(number, "?", reason))
+            continue
+        except RecursionError:
+            errors.append(LineError(number, "?", "not usable JSON: nested too deeply"))
             continue
         name = data.get("cmd", "?") if isinstance(data, dict) else "?"
         try:

@@ -20,6 +20,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from engine.errors import one_line
+
 DEFAULT_TIMELINE = Path(__file__).resolve().parent.parent / "config" / "timeline.yaml"
 
 
@@ -167,7 +169,8 @@ class Problem:
 
     def __str__(self) -> str:
         at = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{at}: {self.where}: {self.message}" if self.where else f"{at}: {self.message}"
+        text = f"{at}: {self.where}: {self.message}" if self.where else f"{at}: {self.message}"
+        return one_line(text)
 
 
 class TimelineError(ValueError):
@@ -200,19 +203,31 @@ def check(
     """Every problem in a timeline file, each with its line; the timeline when there are none."""
     name = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw_bytes = path.read_bytes()
     except OSError as exc:
         return None, [Problem(name, None, "", f"cannot read: {exc.strerror or exc}")]
     try:
+        text = raw_bytes.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw_bytes[:exc.start].count(b"\n") + 1
+        return None, [Problem(name, line, "", f"not UTF-8 text: byte 0x{raw_bytes[exc.start]:02x} "
+                                               f"at offset {exc.start}")]
+    try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)  # a SafeLoader
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else None
-        return None, [Problem(name, line, "", f"not valid YAML: {getattr(exc, 'problem', exc)}")]
+        return None, [Problem(name, _yaml_error_line(exc, text), "",
+                              f"not valid YAML: {_yaml_error_message(exc)}")]
+    except RecursionError:
+        return None, [Problem(name, None, "", "not usable YAML: nested too deeply")]
+    except (ValueError, TypeError, OverflowError) as exc:  # a constructor's, past _Loader
+        return None, [Problem(name, None, "", f"not usable YAML: {exc}")]
     if not isinstance(data, dict):
         return None, [Problem(name, 1, "", "expected a mapping with programme, obligations, ...")]
-    lines = _line_index(node)
+    try:
+        lines = _line_index(node)
+    except RecursionError:
+        lines = {}
     problems: list[Problem] = []
     # Validate the header and each obligation on its own, so one bad entry hides no other.
     raw = data.get("obligations")
@@ -333,12 +348,52 @@ def _pydantic_problem(
     return Problem(name, line, where, message)
 
 
+class _Loader(yaml.SafeLoader):
+    """The safe loader, reporting a value its constructors cannot build (a date 2009-13-45,
+    `!!int x`) as a YAML error at that value, rather than a bare ValueError."""
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except yaml.YAMLError:
+            raise
+        except (ValueError, TypeError, OverflowError) as exc:
+            value = node.value if isinstance(node, yaml.ScalarNode) else node.tag
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read {str(value)[:40]!r}: {exc}", node.start_mark) from None
+
+
+def _yaml_error_line(exc: yaml.YAMLError, text: str) -> int | None:
+    mark = getattr(exc, "problem_mark", None)
+    if mark is not None:
+        return int(mark.line) + 1
+    position = getattr(exc, "position", None)  # a ReaderError (a forbidden character)
+    return text[:position].count("\n") + 1 if isinstance(position, int) else None
+
+
+def _yaml_error_message(exc: yaml.YAMLError) -> str:
+    problem = getattr(exc, "problem", None)
+    if problem:
+        return str(problem)
+    if isinstance(exc, yaml.reader.ReaderError):
+        return f"character #x{exc.character:04x} is not allowed in YAML"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
 def _line_index(node: yaml.Node | None) -> dict[tuple[Any, ...], int]:
-    """Map each path in the YAML document (keys and list indexes) to its 1-based line."""
+    """Map each path in the YAML document (keys and list indexes) to its 1-based line.
+
+    An aliased node is indexed once, where it is defined: an alias is not walked again (a
+    file of nested aliases would otherwise take exponential time).
+    """
     index: dict[tuple[Any, ...], int] = {}
+    seen: set[int] = set()
 
     def walk(n: yaml.Node, path: tuple[Any, ...]) -> None:
         index[path] = n.start_mark.line + 1
+        if id(n) in seen:
+            return
+        seen.add(id(n))
         if isinstance(n, yaml.MappingNode):
             for k, v in n.value:
                 index[(*path, k.value)] = k.start_mark.line + 1
