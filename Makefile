@@ -23,7 +23,7 @@ demo: $(VENV)/.installed
 	$(BIN)/extramile demo
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check engine cli tests
+	$(BIN)/ruff check engine cli tests benchmarks
 
 test: $(VENV)/.installed-test lint
 	$(BIN)/python -m pytest

@@ -68,7 +68,6 @@ class Group(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         from cli.errors import friendly
-
         from engine.errors import one_line
 
         try:

@@ -143,13 +143,29 @@ class Timeline(_Strict):
         """Position of each obligation in the file: the handbook's order, used for sorting."""
         return {o.id: i for i, o in enumerate(self.obligations)}
 
+    @cached_property
+    def _by_command(self) -> dict[str, tuple[Obligation, ...]]:
+        index: dict[str, list[Obligation]] = {}
+        for o in self.obligations:
+            index.setdefault(o.discharged_by.command, []).append(o)
+        return {command: tuple(os) for command, os in index.items()}
+
+    @cached_property
+    def _by_trigger(self) -> dict[str, tuple[Obligation, ...]]:
+        index: dict[str, list[Obligation]] = {}
+        for o in self.obligations:
+            for command in o.trigger:
+                index.setdefault(command, []).append(o)
+        return {command: tuple(os) for command, os in index.items()}
+
     def discharged_by(self, command: str, fields: Mapping[str, Any]) -> list[Obligation]:
-        """The obligations a command with these fields discharges."""
-        return [o for o in self.obligations if o.discharged_by.matches(command, fields)]
+        """The obligations a command with these fields discharges (in the file's order)."""
+        return [o for o in self._by_command.get(command, ())
+                if o.discharged_by.matches(command, fields)]
 
     def triggered_by(self, command: str) -> list[Obligation]:
-        """The relative obligations a command opens."""
-        return [o for o in self.obligations if command in o.trigger]
+        """The relative obligations a command opens (in the file's order)."""
+        return list(self._by_trigger.get(command, ()))
 
     def allocation(self, kind: str, role: str | None) -> Decimal:
         """The funding allocation of a subject (handbook 2.4)."""

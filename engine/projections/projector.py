@@ -52,6 +52,10 @@ class Projector:
         # Only events recorded at or before this moment (what the office knew then).
         self.known_at = known_at
         self._subjects: dict[str, dict[str, Any]] = {}
+        # The relative (triggered) instances that exist, as of tracking position
+        # `_triggered_at` (None: to be read again from the database).
+        self._triggered: set[tuple[str, str]] = set()
+        self._triggered_at: int | None = None
         self._handlers: list[tuple[type, Callable[[Connection, Any, int], None]]] = [
             (School.Nominated, self._school_nominated),
             (LocalAuthority.Registered, self._la_registered),
@@ -88,6 +92,7 @@ class Projector:
         with self.engine.begin() as conn:
             self._seed(conn)
         self._subjects.clear()
+        self._triggered_at = None
 
     def _seed(self, conn: Connection) -> None:
         conn.execute(insert(t.tracking).values(name=NAME, position=0))
@@ -125,17 +130,22 @@ class Projector:
                     if moved.rowcount != 1:
                         raise Conflict
                     self._load_subjects(conn)
+                    if self._triggered_at != start:
+                        self._load_triggered(conn)
                     writes = Writes(conn)
                     to_domain_event = self.app.mapper.to_domain_event
                     for n in notifications:
                         self._apply(writes, to_domain_event(n), n.id)
                     writes.flush()
             except Conflict:
+                self._triggered_at = None
                 log.info("projection.conflict", position=start)
                 continue
             except BaseException:
                 self._subjects.clear()
+                self._triggered_at = None
                 raise
+            self._triggered_at = notifications[-1].id
             applied += len(notifications)
             if progress is not None:
                 progress(len(notifications))
@@ -145,6 +155,13 @@ class Projector:
         known = max((s["seq"] for s in self._subjects.values()), default=-1)
         for row in conn.execute(select(t.subjects).where(t.subjects.c.seq > known)).mappings():
             self._subjects[row["aggregate_id"]] = dict(row)
+
+    def _load_triggered(self, conn: Connection) -> None:
+        """Read which relative instances exist (another process may have added some)."""
+        relative = [o.id for o in self.timeline.obligations if o.relative]
+        inst = t.instances.c
+        self._triggered = {(r.obligation, r.subject) for r in conn.execute(
+            select(inst.obligation, inst.subject).where(inst.obligation.in_(relative)))}
 
     def _apply(self, w: Writes, event: Any, position: int) -> None:
         if self.known_at is not None and event.timestamp > self.known_at:
@@ -205,11 +222,10 @@ class Projector:
         subject = self._subject_of(e)["subject"]
         w.insert(t.stages, dict(subject=subject, on=e.on, stage=e.stage, position=position))
         if isinstance(e, School.Withdrawn):
-            conn = w.flush()
-            conn.execute(update(t.subjects).where(t.subjects.c.subject == subject)
-                         .values(withdrawn_on=e.on))
-            conn.execute(update(t.instances).where(t.instances.c.subject == subject)
-                         .values(withdrawn_on=e.on))
+            # After every buffered insert (its instances included); nothing can be recorded
+            # for the school after this, so nothing later in the chunk depends on the order.
+            w.ordered(WITHDRAW_SUBJECT, dict(b_subject=subject, b_on=e.on))
+            w.ordered(WITHDRAW_INSTANCES, dict(b_subject=subject, b_on=e.on))
 
     def _recorded(self, w: Writes, e: Subject.Recorded, position: int) -> None:
         """Triggers, discharges and the side tables every recorded fact may feed."""
@@ -225,14 +241,10 @@ class Projector:
 
     def _trigger(self, w: Writes, o: Obligation, subject: dict[str, Any],
                  on: dt.date) -> None:
-        inst = t.instances.c
-        if (o.id, subject["subject"]) in w.instances:
+        key = (o.id, subject["subject"])
+        if key in self._triggered:
             return
-        # Rows are deleted only after a flush, so the database and the buffer tell it all.
-        existing = w.conn.execute(select(inst.opens).where(
-            inst.obligation == o.id, inst.subject == subject["subject"])).first()
-        if existing is not None:
-            return
+        self._triggered.add(key)
         due = on + dt.timedelta(days=o.due_days or 0)
         # No trigger can be recorded for a withdrawn school, so none is withdrawn here.
         w.insert(t.instances, self._instance_row(
@@ -270,6 +282,7 @@ class Projector:
         for o in self.timeline.triggered_by(e.retracted_command):
             conn.execute(t.instances.delete().where(inst.obligation == o.id,
                                                     inst.subject == subject))
+            self._triggered.discard((o.id, subject))
         source = FED_BY.get(e.retracted_command)
         if source is not None:
             table, column, value = source
@@ -344,12 +357,9 @@ class Writes:
         self.inserts: dict[Table, list[dict[str, Any]]] = {}
         self.updates: dict[Any, list[dict[str, Any]]] = {}
         self.sequence: list[tuple[Any, list[dict[str, Any]]]] = []
-        self.instances: set[tuple[str, str]] = set()  # instance rows inserted, not yet sent
 
     def insert(self, table: Table, row: dict[str, Any]) -> None:
         self.inserts.setdefault(table, []).append(row)
-        if table is t.instances:
-            self.instances.add((row["obligation"], row["subject"]))
 
     def update(self, statement: Any, params: dict[str, Any]) -> None:
         self.updates.setdefault(statement, []).append(params)
@@ -373,7 +383,6 @@ class Writes:
         self.inserts.clear()
         self.updates.clear()
         self.sequence.clear()
-        self.instances.clear()
         return conn
 
 
@@ -391,6 +400,10 @@ WAIVE = (update(t.instances)
          .where(_instance, or_(_i.waived_on.is_(None), _i.waived_on > bindparam("b_on")))
          .values(waived_on=bindparam("b_on")))
 EXTEND = update(t.instances).where(_instance).values(extended=1)
+WITHDRAW_SUBJECT = (update(t.subjects).where(t.subjects.c.subject == bindparam("b_subject"))
+                    .values(withdrawn_on=bindparam("b_on")))
+WITHDRAW_INSTANCES = (update(t.instances).where(_i.subject == bindparam("b_subject"))
+                      .values(withdrawn_on=bindparam("b_on")))
 
 _r = t.reminders.c
 _reminder = update(t.reminders).where(_r.aggregate_id == bindparam("b_aggregate_id"))
