@@ -176,7 +176,7 @@ def grant_extension(uow: UnitOfWork, cmd: c.GrantExtension, meta: dict[str, Any]
         raise ObligationRejected(
             f"extension of {cmd.obligation} for {cmd.subject} to {cmd.due} is not later than "
             f"the due date in force on {cmd.on} ({in_force})")
-    subject.grant_extension(cmd.obligation, cmd.due, **meta)
+    subject.grant_extension(cmd.obligation, cmd.due, in_force, **meta)
 
 
 def waive_obligation(uow: UnitOfWork, cmd: c.WaiveObligation, meta: dict[str, Any]) -> None:

@@ -58,13 +58,27 @@ class Subject(Aggregate):
 
 
     class ExtensionGranted(Recorded):
+        """A new due date for one obligation of this subject.
+
+        Version 2 renamed `due` to `new_due` and added `previous_due`, the due date in force
+        that the extension replaced (None for events stored before version 2: not recorded
+        then). Stored events are never rewritten; older ones are upcast as they load.
+        """
+
         command = "dcsf.extension_granted"
         unique = False
+        class_version = 2
         obligation: str
-        due: dt.date
+        new_due: dt.date
+        previous_due: dt.date | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["new_due"] = state.pop("due")
+            state["previous_due"] = None
 
         def apply(self, subject: Subject) -> None:
-            subject.extensions.setdefault(self.obligation, []).append((self.on, self.due))
+            subject.extensions.setdefault(self.obligation, []).append((self.on, self.new_due))
 
     class ObligationWaived(Recorded):
         command = "dcsf.obligation_waived"
@@ -151,8 +165,11 @@ class Subject(Aggregate):
 
     # --- actions common to every subject ---------------------------------------------------------
 
-    def grant_extension(self, obligation: str, due: dt.date, **meta: Any) -> None:
-        self.record(self.ExtensionGranted, obligation=obligation, due=due, **meta)
+    def grant_extension(self, obligation: str, due: dt.date, in_force: dt.date,
+                        **meta: Any) -> None:
+        """Move `obligation`'s due date from `in_force` (the date in force today) to `due`."""
+        self.record(self.ExtensionGranted, obligation=obligation, new_due=due,
+                    previous_due=in_force, **meta)
 
     def waive(self, obligation: str, reason: str, **meta: Any) -> None:
         self.record(self.ObligationWaived, obligation=obligation, reason=reason, **meta)

@@ -253,7 +253,7 @@ class Projector:
     def _extension(self, w: Writes, e: Subject.ExtensionGranted, position: int) -> None:
         subject = self._subject_of(e)["subject"]
         w.insert(t.extensions, dict(obligation=e.obligation, subject=subject, granted_on=e.on,
-                                    due=e.due, by=e.by, position=position))
+                                    due=e.new_due, by=e.by, position=position))
         w.update(EXTEND, dict(b_obligation=e.obligation, b_subject=subject))
 
     def _waived(self, w: Writes, e: Subject.ObligationWaived, position: int) -> None:
