@@ -40,6 +40,26 @@ def configure_logging(verbose: int = 0) -> None:
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
+    # The libraries' own logging (psycopg, SQLAlchemy, APScheduler) goes the same way; their
+    # warnings only with -v: a failure the user needs to know about reaches them as our error.
+    # The level is the handler's, not only the root logger's: psycopg sets its own logger to
+    # WARNING on import, which a root level alone would not filter.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        processor=renderer,
+        foreign_pre_chain=[structlog.stdlib.add_log_level,
+                           structlog.processors.TimeStamper(fmt="iso", utc=True)]))
+    handler.set_name(_HANDLER)
+    library_level = logging.ERROR if verbose == 0 else level
+    handler.setLevel(library_level)
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == _HANDLER]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(library_level)
+
+
+_HANDLER = "extramile-stderr"
 
 
 def get_logger() -> Any:
