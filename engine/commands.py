@@ -404,6 +404,10 @@ def parse_command(data: Any) -> Command:
     model = COMMANDS.get(name)
     if model is None:
         raise CommandError(f"unknown command {name!r}")
+    nul = _nul_at(data)
+    if nul is not None:
+        # PostgreSQL cannot store one in text; refused on every store alike.
+        raise CommandError(f"field '{nul}': contains a NUL character (\\u0000)")
     try:
         return _ADAPTERS[name].validate_python(data)
     except ValidationError as exc:
@@ -424,6 +428,25 @@ def describe(exc: ValidationError) -> str:
                 msg = err["msg"].removeprefix("Value error, ")
                 parts.append(f"field '{where}': {msg}")
     return "; ".join(parts)
+
+
+def _nul_at(value: Any, path: str = "") -> str | None:
+    """The path of the first string (key or value) holding a NUL character, if any."""
+    if isinstance(value, str):
+        return path or "?" if "\x00" in value else None
+    items: Any = ()
+    if isinstance(value, dict):
+        for key in value:
+            if isinstance(key, str) and "\x00" in key:
+                return f"{path}.{key}".lstrip(".")
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    for key, item in items:
+        found = _nul_at(item, f"{path}.{key}".lstrip("."))
+        if found is not None:
+            return found
+    return None
 
 
 def _json_type(value: Any) -> str:
