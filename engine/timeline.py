@@ -229,8 +229,7 @@ def check(
         return None, [Problem(name, line, "", f"not UTF-8 text: byte 0x{raw_bytes[exc.start]:02x} "
                                                f"at offset {exc.start}")]
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.load(text, Loader=_Loader)  # a SafeLoader
+        node, data = _parse(text)
     except yaml.YAMLError as exc:
         return None, [Problem(name, _yaml_error_line(exc, text), "",
                               f"not valid YAML: {_yaml_error_message(exc)}")]
@@ -364,9 +363,10 @@ def _pydantic_problem(
     return Problem(name, line, where, message)
 
 
-class _Loader(yaml.SafeLoader):
-    """The safe loader, reporting a value its constructors cannot build (a date 2009-13-45,
-    `!!int x`) as a YAML error at that value, rather than a bare ValueError."""
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """The safe loader (libyaml's parser where installed: every command loads the timeline),
+    reporting a value its constructors cannot build (a date 2009-13-45, `!!int x`) as a YAML
+    error at that value, rather than a bare ValueError."""
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         try:
@@ -377,6 +377,16 @@ class _Loader(yaml.SafeLoader):
             value = node.value if isinstance(node, yaml.ScalarNode) else node.tag
             raise yaml.constructor.ConstructorError(
                 None, None, f"cannot read {str(value)[:40]!r}: {exc}", node.start_mark) from None
+
+
+def _parse(text: str) -> tuple[yaml.Node | None, Any]:
+    """Parse once: the node tree (for line numbers) and the data built from it."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        return node, (loader.construct_document(node) if node is not None else None)
+    finally:
+        loader.dispose()
 
 
 def _yaml_error_line(exc: yaml.YAMLError, text: str) -> int | None:
