@@ -25,7 +25,7 @@ def check(app: AppContext) -> None:
     from engine.bootstrap import open_store
 
     with open_store(app.db, app.timeline, upgrading=True) as store:
-        found, needed = schema.current(store.engine), schema.head()
+        found, needed = schema.current(store.engine), schema.HEAD
         events = store.app.recorder.max_notification_id() or 0
     if found != needed:
         raise click.ClickException(f"read model at revision {found or 'none'}, needs {needed}: "
@@ -50,7 +50,7 @@ def upgrade(app: AppContext) -> None:
         total = store.app.recorder.max_notification_id() or 0
         with progress_bar(total, "replaying") as advance:
             store.projector.catch_up(progress=advance)
-        click.echo(f"read model upgraded from revision {before or 'none'} to {schema.head()}")
+        click.echo(f"read model upgraded from revision {before or 'none'} to {schema.HEAD}")
 
 
 def _chain_history(store: Any) -> None:

@@ -255,7 +255,7 @@ def open_store(url: str | None = None, timeline_path: str | Path | None = None,
     chain.metadata.create_all(store.engine)
     if upgrading:
         return store
-    found, needed = schema.current(store.engine), schema.head()
+    found, needed = schema.current(store.engine), schema.HEAD
     if found != needed:
         store.close()
         raise StoreOutdated(found, needed)

@@ -66,6 +66,22 @@ def test_an_old_store_is_refused_until_upgraded_and_keeps_its_answers(demo_db: s
     assert answers(demo_db) == before
 
 
+def test_the_engine_knows_its_head_revision_without_asking_alembic() -> None:
+    from engine import schema
+
+    assert schema.head() == schema.HEAD
+
+
+def test_a_store_stamped_at_an_older_revision_is_refused(demo_db: str) -> None:
+    engine = create_engine(f"sqlite:///{demo_db}")
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE em_schema_version SET version_num = '0001'"))
+    engine.dispose()
+    check = extramile(demo_db, "db", "check")
+    assert check.exit_code == 1
+    assert "revision 0001" in check.stderr and "db upgrade" in check.stderr
+
+
 def test_copy_to_postgresql_and_back_gives_identical_answers(
         demo_db: str, postgres_url: str, tmp_path: Path) -> None:
     copied = extramile(demo_db, "db", "copy", "--to", postgres_url)
