@@ -39,20 +39,12 @@ def import_(app: AppContext, file: Any) -> None:
     is stored.  Example: extramile import programme.jsonl
     """
     from engine.application import BatchRejected
-    from engine.importing import read_commands
+    from engine.importing import CommandFile
 
     user = app.require_user()
-    commands, errors = read_commands(file)
     name = getattr(file, "name", "-")
     store = app.store
-    if errors:
-        # Check the good lines too, so the report names every rejected line at once.
-        try:
-            store.app.execute(commands, user, dry_run=True)
-        except BatchRejected as more:
-            errors = sorted(errors + more.errors, key=lambda e: e.line)
-        _report(name, errors)
-    with progress_bar(len(commands), "importing") as advance:
+    with CommandFile(file) as commands, progress_bar(commands.lines, "importing") as advance:
         try:
             count = store.execute(commands, user, progress=advance)
         except BatchRejected as rejected:

@@ -6,8 +6,9 @@ from the injected clock (the event's timestamp is `recorded_at`).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,7 @@ from engine.timeline import Timeline
 log = structlog.get_logger(__name__)
 
 Clock = Callable[[], dt.datetime]
+FLUSH_EVERY = 5000  # commands of a batch whose events are written before the next are read
 
 
 def utc_now() -> dt.datetime:
@@ -90,11 +92,11 @@ class ExtraMile(Application):
         """Store events and extend the hash chain over them in one transaction."""
         from engine import chain
 
-        # Keys first, in their own transaction, so encoding needs no write of its own.
-        self.keyring.ensure(personal.people_in(processing_event.events))
         recorded = {(str(e.originator_id), e.originator_version): e.timestamp
                     for e in processing_event.events}
-        with self.recorder.transaction(commit=True) as session:  # type: ignore[attr-defined]
+        with self._transaction() as session:
+            # Keys first, in the same transaction, so encoding needs no write of its own.
+            self.keyring.ensure(personal.people_in(processing_event.events), session)
             recordings = super()._record(processing_event)
             chain.extend(session, recordings, recorded)
         return recordings
@@ -144,45 +146,78 @@ class ExtraMile(Application):
 
     def execute(
         self,
-        commands: Iterable[tuple[int, Command]],
+        commands: Iterable[tuple[int, Command] | LineError],
         recorded_by: str,
         progress: Callable[[int], None] | None = None,
-        dry_run: bool = False,
     ) -> int:
         """Apply numbered commands all-or-nothing; return how many were stored.
 
-        With `dry_run`, check everything and store nothing.
-
         Every rejected command is collected (a later one may be rejected because an earlier
-        one was); if any was, nothing is stored and BatchRejected lists them all.
+        one was), and so is every LineError among `commands` (a line that was not a command);
+        if there is any, nothing is stored and BatchRejected lists them all in line order.
+
+        The batch is one database transaction. While every command passes, its events are
+        written every FLUSH_EVERY commands and dropped from memory, so a file of any size
+        needs memory for its aggregates' state only; the commit at the end stores it whole.
         """
         principal = self.principal(recorded_by)
         uow = UnitOfWork(self.repository.get, self.timeline)
         now = self.clock()
         errors: list[LineError] = []
         count = 0
-        for line, command in commands:
-            meta = {"on": command.on, "by": command.by, "recorded_by": recorded_by,
-                    "timestamp": now}
-            try:
-                principal.check_command(command)
-                HANDLERS[command.cmd](uow, command, meta)
-            except Forbidden as exc:
-                log.warning("permission.refused", user=exc.email, role=exc.role,
-                            command=command.cmd, line=line)
-                errors.append(LineError(line, command.cmd, str(exc)))
-            except Rejected as exc:
-                errors.append(LineError(line, command.cmd, str(exc)))
-            count += 1
-            if progress is not None:
-                progress(1)
-        if errors:
-            uow.discard()
-            raise BatchRejected(errors)
-        changed = uow.changed()
-        if changed and not dry_run:
-            self.save(*changed)
+        with self._transaction():
+            for item in commands:
+                if isinstance(item, LineError):
+                    errors.append(item)
+                else:
+                    line, command = item
+                    count += 1
+                    error = self._apply(uow, principal, line, command, now)
+                    if error is not None:
+                        errors.append(error)
+                    elif not errors and count % FLUSH_EVERY == 0:
+                        self._flush(uow)
+                if progress is not None:
+                    progress(1)
+            if errors:
+                uow.discard()
+                raise BatchRejected(errors)
+            self._flush(uow)
         return count
+
+    def _apply(self, uow: UnitOfWork, principal: Principal, line: int, command: Command,
+               now: dt.datetime) -> LineError | None:
+        """Check and apply one command to the unit of work; the LineError if it is refused."""
+        meta = {"on": command.on, "by": command.by, "recorded_by": principal.email,
+                "timestamp": now}
+        try:
+            principal.check_command(command)
+            HANDLERS[command.cmd](uow, command, meta)
+        except Forbidden as exc:
+            log.warning("permission.refused", user=exc.email, role=exc.role,
+                        command=command.cmd, line=line)
+            return LineError(line, command.cmd, str(exc))
+        except Rejected as exc:
+            return LineError(line, command.cmd, str(exc))
+        return None
+
+    def _flush(self, uow: UnitOfWork) -> None:
+        """Write the unit of work's pending events into the open transaction."""
+        changed = uow.changed()
+        if changed:
+            self.save(*changed)
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        """The recorder's transaction (joined, if one is open). People's keys created in it
+        are forgotten by the keyring if it rolls back, so no event is ever encrypted with a
+        key that was not stored."""
+        try:
+            with self.recorder.transaction(commit=True) as session:  # type: ignore[attr-defined]
+                yield session
+        except BaseException:
+            self.keyring.clear_cache()
+            raise
 
     def record_reminders(self, planned: list[Any], recorded_by: str,
                          deliver: bool) -> list[Any]:

@@ -7,7 +7,7 @@ opened, never at import.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +16,7 @@ from eventsourcing.persistence import IntegrityError
 
 from engine import timeline as timeline_module
 from engine.aggregates.base import content, subject_id
-from engine.application import Clock, ExtraMile, utc_now
+from engine.application import Clock, ExtraMile, LineError, utc_now
 from engine.commands import VOCABULARY, Command
 from engine.errors import Rejected, UnknownSubject
 from engine.permissions import Forbidden
@@ -74,14 +74,17 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def execute(self, commands: Iterable[tuple[int, Command]], recorded_by: str,
+    def execute(self, commands: Iterable[tuple[int, Command] | LineError], recorded_by: str,
                 progress: Callable[[int], None] | None = None) -> int:
         """Store a batch all-or-nothing, then bring the read model up to date.
 
         If another writer saved one of the batch's aggregates first, the batch is re-read and
-        re-checked from the start: it is stored if still valid, else refused by the rules.
+        re-checked from the start (`commands` is iterated again: a list, or a re-readable
+        source such as engine.importing.CommandFile): it is stored if still valid, else
+        refused by the rules.
         """
-        commands = list(commands)
+        if isinstance(commands, Iterator):
+            commands = list(commands)
         for attempt in range(1, WRITE_ATTEMPTS + 1):
             try:
                 count = self.app.execute(commands, recorded_by, progress)

@@ -29,6 +29,8 @@ PREFIX = "pii1:"
 # since elsewhere it names a school or an LA.
 ADDRESS_FIELDS = frozenset({"by", "recorded_by", "email", "contact", "to", "cc"})
 
+CHUNK = 1000  # people per look-up (bound parameters per statement are limited)
+
 metadata = MetaData()
 keys = Table(
     "em_person_keys", metadata,
@@ -49,23 +51,34 @@ class Keyring:
         self.engine = engine
         self._keys: dict[str, bytes | None] = {}
 
-    def ensure(self, emails: Iterable[str]) -> None:
-        """Create keys for the people who have none yet (before their events are stored)."""
-        wanted = {person_of(e) for e in emails if e and e != ERASED} - {
-            p for p, k in self._keys.items() if k is not None}
+    def ensure(self, emails: Iterable[str], session: Any = None) -> None:
+        """Create keys for the people who have none yet, before their events are encoded: in
+        the caller's open transaction (`session`, so they are stored with the events; if it
+        rolls back, the caller must `clear_cache()`), else in a transaction of their own."""
+        wanted = sorted({person_of(e) for e in emails if e and e != ERASED} - {
+            p for p, k in self._keys.items() if k is not None})
         if not wanted:
             return
-        self._load(wanted)
-        missing = [p for p in wanted if self._keys.get(p) is None]
-        if missing:
-            with self.engine.begin() as conn:
-                existing = set(conn.execute(select(keys.c.person)
-                                            .where(keys.c.person.in_(missing))).scalars())
-                new = [{"person": p, "key": os.urandom(32)} for p in missing
-                       if p not in existing]
-                if new:
-                    conn.execute(insert(keys), new)
-            self._load(set(missing))
+        if session is not None:
+            self._create(wanted, session)
+            return
+        with self.engine.begin() as conn:
+            self._create(wanted, conn)
+
+    def _create(self, people: list[str], conn: Any) -> None:
+        for i in range(0, len(people), CHUNK):
+            chunk = people[i:i + CHUNK]
+            existing = {row.person: row.key for row in conn.execute(
+                select(keys.c.person, keys.c.key).where(keys.c.person.in_(chunk)))}
+            new = [{"person": p, "key": os.urandom(32)} for p in chunk if p not in existing]
+            if new:
+                conn.execute(insert(keys), new)
+            self._keys.update(existing)
+            self._keys.update((row["person"], row["key"]) for row in new)
+
+    def clear_cache(self) -> None:
+        """Forget every key held in memory (they are read again from the store as needed)."""
+        self._keys.clear()
 
     def key(self, person: str) -> bytes | None:
         if person not in self._keys:
