@@ -100,7 +100,9 @@ class Queries:
         i = t.instances.c
         where = [
             i.kind == Kind.DELIVERABLE.value,
-            or_(i.due < as_of, i.extended == 1),
+            # An extension is always later than the due date in force, so an instance can be
+            # overdue only once its timeline due date has passed.
+            i.due < as_of,
             or_(i.discharged_on.is_(None), i.discharged_on > as_of),
             or_(i.waived_on.is_(None), i.waived_on > as_of),
             or_(i.withdrawn_on.is_(None), i.withdrawn_on > as_of),

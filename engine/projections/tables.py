@@ -67,7 +67,10 @@ instances = Table(
     Column("amended", Integer, nullable=False, default=0),  # has retracted discharges
     Column("ordinal", Integer, nullable=False),  # the obligation's place in the timeline
     Column("seq", BigInteger, nullable=False),  # the subject's registration position
-    Index("em_instances_due", "due"),
+    # Covers the filters of `overdue` and the reminder run (open on their day, due by then):
+    # they read only matching rows however many instances have passed their due date.
+    Index("em_instances_open", "due", "discharged_on", "waived_on", "withdrawn_on", "kind",
+          "exists_from"),
     Index("em_instances_subject", "subject"),
 )
 

@@ -30,9 +30,12 @@ CONTRACT = ["obligation", "subject", "responsible", "la", "due", "days_overdue"]
 
 @pytest.fixture
 def old_store(tmp_path: Path) -> Path:
-    """A copy of the version-1 store (the checked-in file is never opened for writing)."""
+    """A copy of the version-1 store (the checked-in file is never opened for writing), with
+    its read model upgraded as a user would (`extramile db upgrade`: events untouched)."""
     copy = tmp_path / "old.db"
     shutil.copyfile(V1_STORE, copy)
+    upgraded = invoke(copy, "db", "upgrade", user=ADMIN)
+    assert upgraded.exit_code == 0, describe(upgraded)
     return copy
 
 
