@@ -7,8 +7,10 @@ issued before; the caller records what it returns.
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -55,7 +57,11 @@ def plan(queries: Queries, day: dt.date, issued: Collection[str]) -> list[Planne
     timeline = queries.timeline
     policy = timeline.reminders
     i = t.instances.c
+    # The earliest reminder comes the longest notice before the due date in force, which is
+    # never earlier than the timeline's due date: nothing is due for a later instance yet.
+    horizon = day + dt.timedelta(days=max(policy.upcoming_days_before, default=0))
     live = [
+        i.due <= horizon,
         or_(i.discharged_on.is_(None), i.discharged_on > day),
         or_(i.waived_on.is_(None), i.waived_on > day),
         or_(i.withdrawn_on.is_(None), i.withdrawn_on > day),
@@ -93,7 +99,26 @@ class Recipients:
             select(t.subjects.c.subject, t.subjects.c.contact)
             .where(t.subjects.c.kind == "la")).all())
         self._names = dict(conn.execute(select(t.subjects.c.subject, t.subjects.c.name)).all())
-        self._waivers: dict[str, list[dict[str, Any]]] = {}
+
+    @cached_property
+    def _in_post(self) -> dict[tuple[str, str], str]:
+        """The address of each (subject, post)'s holder on the day: the latest appointment
+        (as Queries.person_in_post), for every subject in one read."""
+        p = t.people.c
+        return {(r.subject, r.post): r.email for r in self.conn.execute(
+            select(p.subject, p.post, p.email).where(p.on <= self.day)
+            .order_by(p.on, p.position))}
+
+    @cached_property
+    def _waivers(self) -> dict[str, list[dict[str, Any]]]:
+        """Each subject's waivers granted by the day, in date order."""
+        i = t.instances.c
+        found: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for r in self.conn.execute(select(i.subject, i.obligation, i.waived_on)
+                                   .where(i.waived_on <= self.day)
+                                   .order_by(i.waived_on, i.ordinal)):
+            found[r.subject].append({"obligation": r.obligation, "on": r.waived_on})
+        return found
 
     def context(self, row: Any) -> dict[str, Any]:
         """What the email tells besides the reminder itself, as known on the run's day."""
@@ -106,21 +131,12 @@ class Recipients:
             "original_due": inst.due,
             "extensions": [{"granted_on": e.granted_on, "due": e.due}
                            for e in inst.extensions if e.granted_on <= self.day],
-            "waivers": self._waived(inst.subject),
+            "waivers": self._waivers.get(inst.subject, []),
         }
 
-    def _waived(self, subject: str) -> list[dict[str, Any]]:
-        if subject not in self._waivers:
-            i = t.instances.c
-            self._waivers[subject] = [
-                {"obligation": r.obligation, "on": r.waived_on}
-                for r in self.conn.execute(select(i.obligation, i.waived_on).where(
-                    i.subject == subject, i.waived_on <= self.day).order_by(i.waived_on))]
-        return self._waivers[subject]
-
     def _person(self, subject: str, post: str) -> str | None:
-        found = self.queries.person_in_post(subject, post, self.day, self.conn)
-        return found[1] if found and found[1] != ERASED else None
+        found = self._in_post.get((subject, post))
+        return found if found and found != ERASED else None
 
     def _la_lead(self, la: str | None) -> str | None:
         if la is None:
