@@ -471,7 +471,11 @@ def make_machine(store: Store, counter: Iterator[int],
             wanted = CLOSE if s.stage == CLOSED else (
                 next((c for c, st_ in STEP_STAGE.items() if st_ == s.stage and c in s.seen),
                      ACCOUNT) if latest else ACCOUNT)
-            obligation = next(o for o, ob in OBLIGATIONS.items() if ob.discharged_by == wanted)
+            discharging: dict[str, str] = {}
+            for o, ob in OBLIGATIONS.items():
+                discharging.setdefault(ob.discharged_by, o)
+            # A latest step that discharges nothing (a withdrawal): retract the account's.
+            obligation = discharging.get(wanted, discharging[ACCOUNT])
             self.apply([("retraction", obligation, school, self.day(school, ("rel", gap)))])
 
         @rule(school=schools, gap=st.integers(0, 120), account_first=st.booleans())
