@@ -73,6 +73,7 @@ def current_user(request: Request) -> Principal:
     if principal is None:
         raise HTTPException(401, "a valid token is needed (extramile users token EMAIL)")
     store.projector.catch_up()
+    store.app.keyring.clear_cache()  # a person forgotten by another process reads as erased
     return principal
 
 

@@ -68,6 +68,9 @@ class Outbox:
     def deliver(self, ignore_backoff: bool = False) -> DeliveryReport:
         """Try every reminder due for delivery once."""
         report = DeliveryReport()
+        # People's keys as the store holds them now: a sender runs for days, and a person
+        # forgotten meanwhile by another process must read as erased here too.
+        self.store.app.keyring.clear_cache()
         now = self.store.app.clock()
         for key in self.due(now, ignore_backoff):
             outcome = self._deliver_one(key)

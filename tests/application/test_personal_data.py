@@ -68,3 +68,21 @@ def test_a_pending_reminder_to_a_forgotten_address_is_not_sent(
     sample_store.outbox({"EXTRAMILE_MAIL_DIR": str(outbox)}).deliver()
     sent = b"".join(p.read_bytes() for p in outbox.glob("*.eml"))
     assert LEAD.encode() not in sent
+
+
+def test_a_forgetting_by_another_process_stops_a_running_sender(
+        sample_store: Store, tmp_path) -> None:
+    """A scheduler service keeps its store open for days: a person forgotten meanwhile by
+    another process (another Store on the same database) gets nothing from it either."""
+    from engine.bootstrap import open_store
+
+    issued = [r for r in sample_store.remind(DAY, ADMIN) if LEAD in r.to]
+    assert issued
+    assert any(e["payload"].get("email") == LEAD for e in sample_store.audit("T007"))
+    with open_store(sample_store.url) as other:
+        other.forget(LEAD, ADMIN, DAY)
+    outbox = tmp_path / "outbox"
+    report = sample_store.outbox({"EXTRAMILE_MAIL_DIR": str(outbox)}).deliver()
+    assert report.sent > 0  # everybody else's reminders still go
+    sent = b"".join(p.read_bytes() for p in outbox.glob("*.eml"))
+    assert LEAD.encode() not in sent
