@@ -258,11 +258,21 @@ class School(Subject):
     # --- submissions and facts ----------------------------------------------------------------
 
     def submit_financial_account(self, lines: list, **meta: Any) -> None:
+        """Once, at stage planned or later on the account's own date."""
+        on = meta["on"]
+        self.check_dated(on)
+        first = self.first(self.FinancialAccountSubmitted.command)
+        if first is not None:  # named as a duplicate whatever the stage (closed, withdrawn)
+            raise AlreadyRecorded(self.FinancialAccountSubmitted.command, self.natural_id,
+                                  first.on, first.by)
         allowed = (PLANNED, INTERIM_SUBMITTED, FINAL_SUBMITTED)
         if self.stage not in allowed:
-            self.check_dated(meta["on"])
             raise WrongStage(self.natural_id, "submit a financial account", self.stage,
                              "planned or later")
+        plan = (self.DevelopmentPlanSubmitted if self.trial else self.PartnerPlanAgreed).command
+        planned = self.first(plan)
+        if planned is not None and on < planned.on:
+            raise DatedTooEarly(self.natural_id, on, planned.on, f"its plan ({plan})")
         self.record(self.FinancialAccountSubmitted, lines=lines, **meta)
 
     def complete_surveys(self, round: str, pupil: list, staff: list, pupil_extra: list,

@@ -219,6 +219,30 @@ def test_an_account_is_accepted_once(cluster_store):
     assert "2010-07-10" in reason
 
 
+def test_an_account_dated_before_the_plan_is_refused(cluster_store):
+    """'Planned or later' on the account's own date: else its closure could never be met."""
+    run(cluster_store, baseline("T1"), plan("T1", on="2009-09-10"))
+    reason = refused(cluster_store, "T1", account("T1", on="2009-09-05"))
+    assert "2009-09-05" in reason and "2009-09-10" in reason and "plan" in reason
+
+
+def test_a_partner_account_dated_before_its_plan_is_refused(cluster_store):
+    run(cluster_store, partner_plan("P1", on="2009-10-01"))
+    reason = refused(cluster_store, "P1", account("P1", on="2009-09-20"))
+    assert "2009-10-01" in reason
+
+
+def test_an_account_on_the_day_of_the_plan_is_accepted(cluster_store):
+    run(cluster_store, partner_plan("P1", on="2009-10-01"), account("P1", on="2009-10-01"))
+    assert cluster_store.audit("P1")[-1]["command"] == "school.financial_account_submitted"
+
+
+def test_a_second_account_after_closure_is_named_as_a_duplicate(cluster_store):
+    run(cluster_store, *to_final("T1"), account("T1"), close("T1"))
+    reason = refused(cluster_store, "T1", account("T1", on="2010-08-05", amount="5300.00"))
+    assert "already" in reason and "2010-07-10" in reason and "head@t1.test" in reason
+
+
 # --- dcsf.account_closed (a school) -------------------------------------------------------------
 
 

@@ -196,6 +196,7 @@ class Model:
                     s, command, on, tuple(x for x in TRIAL_ORDER if x != CLOSED))
             case "school.financial_account_submitted":
                 ok = (s.stage in (PLANNED, INTERIM, FINAL) and self._dated(s, on)
+                      and on >= s.seen[PLAN if trial else PARTNER_PLAN]
                       and not (ACCOUNT in s.retracted and on < s.retracted[ACCOUNT])
                       and ACCOUNT not in s.seen)
                 if ok:
