@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,14 +66,18 @@ class Outbox:
         with self.store.engine.connect() as conn:
             return list(conn.execute(query.order_by(r.position)).scalars())
 
-    def deliver(self, ignore_backoff: bool = False) -> DeliveryReport:
-        """Try every reminder due for delivery once."""
+    def deliver(self, ignore_backoff: bool = False,
+                stop: Callable[[], bool] | None = None) -> DeliveryReport:
+        """Try every reminder due for delivery once; before each, give up if `stop()` says so
+        (a service being stopped: what is left stays pending for the next run)."""
         report = DeliveryReport()
         # People's keys as the store holds them now: a sender runs for days, and a person
         # forgotten meanwhile by another process must read as erased here too.
         self.store.app.keyring.clear_cache()
         now = self.store.app.clock()
         for key in self.due(now, ignore_backoff):
+            if stop is not None and stop():
+                break
             outcome = self._deliver_one(key)
             setattr(report, outcome, getattr(report, outcome) + 1)
         self.store.projector.catch_up()

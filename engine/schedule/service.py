@@ -25,6 +25,7 @@ class SchedulerService:
         self.store = store
         self.user = user
         self._lock = threading.Lock()  # one run at a time within this process
+        self._stopping = threading.Event()  # set by SIGTERM/SIGINT: a delivery pass stops early
         self._scheduler: Any = None
 
     def run_daily(self) -> None:
@@ -32,14 +33,14 @@ class SchedulerService:
         with self._lock:
             day = today_in(self.store.timeline.timezone)
             issued = self.store.remind(day, self.user)
-            report = self.store.outbox().deliver()
+            report = self.store.outbox().deliver(stop=self._stopping.is_set)
             log.info("scheduler.daily_run", day=day, issued=len(issued), sent=report.sent,
                      failed=report.failed, skipped=report.skipped)
 
     def retry(self) -> None:
         """Deliver reminders whose retry time has come."""
         with self._lock:
-            report = self.store.outbox().deliver()
+            report = self.store.outbox().deliver(stop=self._stopping.is_set)
             if report.sent or report.failed:
                 log.info("scheduler.retry_run", sent=report.sent, failed=report.failed)
 
@@ -78,5 +79,6 @@ class SchedulerService:
 
     def _stop(self, signum: int, frame: Any) -> None:
         log.info("scheduler.stopping", signal=signal.Signals(signum).name)
+        self._stopping.set()
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
