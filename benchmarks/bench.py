@@ -353,14 +353,18 @@ def run_size(schools: int, server: str, seed: int, repeats: int) -> dict[str, An
         with commands_file.open("w", encoding="utf-8") as out:
             for c in commands:
                 out.write(json.dumps(c, default=str) + "\n")
+        count = len(commands)
+        del commands  # the engine reads the file; the peak RSS is then the engine's own
+        gc.collect()
         engine_url = stores.new("engine")
-        _say(f"{results['schools']} schools, {len(commands)} commands: engine ...")
+        _say(f"{results['schools']} schools, {count} commands: engine ...")
         measure_engine(commands_file, engine_url, repeats, results, phase)
         results["peak_rss_mb"] = max(phase.peaks.values())
         results["peaks_mb"] = phase.peaks
         _say("bare library ...")
-        measure_bare_library(json.loads(json.dumps(commands, default=str)),
-                             stores.new("bare"), results)
+        with commands_file.open(encoding="utf-8") as lines:
+            measure_bare_library([json.loads(line) for line in lines], stores.new("bare"),
+                                 results)
         _say("raw DB-API ...")
         measure_raw(engine_url, stores.new("raw"), results)
         results["import_ratio"] = results["import_cmd_s"] / results["bare_save_ev_s"]

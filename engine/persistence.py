@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from eventsourcing.persistence import Notification, StoredEvent, Transcoding
+from eventsourcing_sqlalchemy.datastore import SQLAlchemyDatastore
 from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
 from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
-from sqlalchemy import Table, insert, inspect, select
+from sqlalchemy import Table, event, insert, inspect, select
 from sqlalchemy.engine import Engine, make_url
 
 DEFAULT_DB_FILE = "extramile.db"
@@ -97,9 +98,28 @@ def _bytes(state: Any) -> bytes:
     return bytes(state) if isinstance(state, memoryview) else state  # type: ignore[no-any-return]
 
 
+SQLITE_CACHE_KIB = 65536  # per connection; SQLite's default of 2 MiB thrashes on a large store
+
+
+class Datastore(SQLAlchemyDatastore):
+    """The library's datastore, with a page cache on SQLite big enough for a national store:
+    with the default, inserting into the event table's index of random ids reads pages from
+    disk again and again, and an import slows down as the store grows."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.is_sqlite_filedb and isinstance(self.engine, Engine):
+            event.listen(self.engine, "connect", _sqlite_cache)
+
+
+def _sqlite_cache(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+
+
 class Factory(SQLAlchemyFactory):
     """The library's SQLAlchemy persistence with the Core recorder above."""
 
+    datastore_class = Datastore
     application_recorder_class = Recorder
 
 
