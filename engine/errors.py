@@ -80,9 +80,9 @@ class NotInCluster(Rejected):
 
 
 class OverAllocation(Rejected):
-    def __init__(self, subject: str, planned: object, allocation: object) -> None:
-        super().__init__(f"{subject}: plan funding £{planned} exceeds the allocation "
-                         f"£{allocation}")
+    def __init__(self, subject: str, planned: object, allocation: object,
+                 what: str = "plan funding") -> None:
+        super().__init__(f"{subject}: {what} £{planned} exceeds the allocation £{allocation}")
 
 
 class ObligationRejected(Rejected):

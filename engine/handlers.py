@@ -215,6 +215,12 @@ def _school_method(method: str, with_allocation: bool = False) -> Handler:
     return handle
 
 
+def submit_funding_statement(uow: UnitOfWork, cmd: Any, meta: dict[str, Any]) -> None:
+    fields = cmd.fields()
+    la = uow.la(fields.pop("la"))
+    la.submit_funding_statement(**fields, allocation=uow.timeline.allocation("la", None), **meta)
+
+
 def _fact(kind: str, event_class: type[Subject.Recorded]) -> Handler:
     """A handler that records a plain fact about the command's subject."""
 
@@ -241,7 +247,7 @@ HANDLERS: dict[str, Handler] = {
     "la.attended": _fact("la", LocalAuthority.Attended),
     "la.coordinator_appointed": _fact("la", LocalAuthority.CoordinatorAppointed),
     "la.visit_recorded": record_visit,
-    "la.funding_statement_submitted": _fact("la", LocalAuthority.FundingStatementSubmitted),
+    "la.funding_statement_submitted": submit_funding_statement,
     "la.networking_event_held": _fact("la", LocalAuthority.NetworkingEventHeld),
     "la.financial_account_submitted": _fact("la", LocalAuthority.FinancialAccountSubmitted),
     "school.launch_registration_returned": _fact("school", School.LaunchRegistrationReturned),

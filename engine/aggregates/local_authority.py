@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from engine.aggregates.base import Subject, in_post, subject_id
-from engine.errors import ClusterFull, ClusterIncomplete, Rejected
+from engine.errors import ClusterFull, ClusterIncomplete, OverAllocation, Rejected
 
 CLUSTER = {"trial": 4, "partner": 1}
 
@@ -110,6 +111,14 @@ class LocalAuthority(Subject):
         if len(active) >= CLUSTER[role]:
             raise ClusterFull(self.natural_id, role, CLUSTER[role])
         self.trigger_event(self.SchoolNominated, school=school, role=role, **meta)
+
+    def submit_funding_statement(self, lines: list, allocation: Decimal, **meta: Any) -> None:
+        """The LA's statement of how its funding supports the cluster: its plan, held to the
+        LA's allocation as a school's plan is to the school's (an account may exceed it)."""
+        planned = sum((Decimal(line["amount"]) for line in lines), Decimal("0.00"))
+        if planned > allocation:
+            raise OverAllocation(self.natural_id, planned, allocation, "funding statement")
+        self.record(self.FundingStatementSubmitted, lines=lines, **meta)
 
     def return_nomination_form(self, roster: list[Member], **meta: Any) -> None:
         """Only with exactly 4 trial and 1 partner school active on the form's date."""

@@ -717,6 +717,17 @@ def test_a_partner_plan_over_the_allocation_is_refused(cluster_store):
     assert cluster_store.queries.stages(END)["P1"] == "nominated"
 
 
+def test_an_la_funding_statement_exactly_at_the_allocation_is_accepted(cluster_store):
+    run(cluster_store, funding_statement(amount="7000.00"))
+    assert status(cluster_store, "LA01", "la.funding_statement")["status"] == "done"
+
+
+def test_an_la_funding_statement_over_the_allocation_is_refused(cluster_store):
+    reason = refused(cluster_store, funding_statement(amount="7000.01"))
+    assert "funding statement" in reason and "7000.01" in reason and "7000.00" in reason
+    assert status(cluster_store, "LA01", "la.funding_statement")["status"] != "done"
+
+
 def test_an_account_may_exceed_the_allocation(cluster_store):
     run(cluster_store, *to_final("T1"), account("T1", amount="6200.00"),
         partner_plan("P1"), account("P1", amount="4000.00"))
