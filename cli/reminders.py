@@ -73,6 +73,15 @@ def simulate(app: AppContext, first: dt.datetime, last: dt.datetime, dry_run: bo
     """
     if last < first:
         raise click.BadParameter("--to is before --from", param_hint="--to")
+    from engine.bootstrap import today_in
+
+    today = today_in(app.store.timeline.timezone)
+    if not dry_run and last.date() > today:
+        # A reminder recorded now for a day still to come would count as issued on that day
+        # and never be sent by the scheduler.
+        raise click.ClickException(
+            f"simulate records what it issues, so it runs only up to today ({today}); "
+            "forecast later days with --dry-run, which records nothing")
     days = (last.date() - first.date()).days + 1
     with progress_bar(days * 10, "simulating") as advance:
         planned = app.store.simulate(first.date(), last.date(), app.require_user(),

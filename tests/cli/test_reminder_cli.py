@@ -63,3 +63,21 @@ def test_simulate_with_deliver_sends_what_it_issues(invoke, tmp_path: Path) -> N
                     "--format", "json")
     assert result.exit_code == 0, result.stderr
     assert len(list((tmp_path / "outbox").glob("*.eml"))) == len(json.loads(result.stdout)) > 0
+
+
+def test_simulate_records_nothing_for_days_still_to_come_but_forecasts_them(invoke) -> None:
+    """A reminder recorded ahead of its day would count as issued and never go out."""
+    import datetime as dt
+
+    soon = (dt.date.today() + dt.timedelta(days=30)).isoformat()
+    before = invoke("reminders", "--format", "json")
+    refused = invoke("simulate", "--from", "2010-02-01", "--to", soon)
+    assert refused.exit_code == 1
+    assert "--dry-run" in refused.stderr and "Traceback" not in refused.stderr
+    assert invoke("reminders", "--format", "json").stdout == before.stdout
+    forecast = invoke("simulate", "--from", "2010-02-01", "--to", soon, "--dry-run",
+                      "--format", "json")
+    assert forecast.exit_code == 0, forecast.stderr
+    assert json.loads(forecast.stdout)
+    assert invoke("reminders", "--format", "json").stdout == before.stdout
+
