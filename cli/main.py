@@ -78,11 +78,16 @@ class Group(click.Group):
             exc.message = one_line(exc.message)
             raise
         except Exception as exc:  # the boundary: no traceback in front of a user
+            from engine.application import UnknownUser
             from engine.permissions import Forbidden
 
             if isinstance(exc, Forbidden):
                 get_logger().warning("permission.refused", user=exc.email, role=exc.role,
                                      command=ctx.invoked_subcommand, refused=exc.what)
+            elif isinstance(exc, UnknownUser) and exc.signed_in:
+                get_logger().warning("permission.refused", user=exc.email, role=None,
+                                     command=ctx.invoked_subcommand,
+                                     refused="unknown or revoked user")
             message = friendly(exc)
             if message is None:
                 get_logger().exception("internal_error")

@@ -60,7 +60,9 @@ class BatchRejected(Rejected):
 
 
 class UnknownUser(Rejected):
-    def __init__(self, email: str) -> None:
+    def __init__(self, email: str, signed_in: bool = False) -> None:
+        self.email = email
+        self.signed_in = signed_in  # the one acting was refused (a permission refusal)
         super().__init__(f"unknown or revoked user {email!r}: ask an admin to add you "
                          "(extramile users add)")
 
@@ -116,7 +118,7 @@ class ExtraMile(Application):
     def require_user(self, email: str | None) -> User:
         user = self.user(email) if email else None
         if user is None or user.revoked:
-            raise UnknownUser(email or "")
+            raise UnknownUser(email or "", signed_in=True)
         return user
 
     def principal(self, email: str | None) -> Principal:

@@ -398,8 +398,11 @@ def test_users_list_shows_the_revocation(db):
     (AUDITOR, ["remind", *AS_OF], "remind"),
     (OFFICER, ["projections", "rebuild"], "rebuild"),
     (MANAGER, ["users", "add", "new@extramile.test", "--role", "admin"], "users"),
+    (UNKNOWN, ["overdue", *AS_OF], "overdue"),
+    (UNKNOWN, lead_appointed(), "record"),
 ], ids=["record", "record for another LA", "status", "audit", "overdue", "board (allowed)",
-        "remind", "projections rebuild", "users add"])
+        "remind", "projections rebuild", "users add", "unknown user reading",
+        "unknown user recording"])
 def test_a_refusal_logs_a_warning_naming_the_user_and_the_command(db, user, args, names):
     result = extramile(db, *args, user=user)
     warnings = [r for r in log_records(result) if r.get("event") == "permission.refused"]
@@ -412,3 +415,11 @@ def test_a_refusal_logs_a_warning_naming_the_user_and_the_command(db, user, args
     assert warning["level"] == "warning"
     assert warning.get("user") == user
     assert any(names in str(value) for value in warning.values()), warning
+
+
+def test_a_revoked_user_is_refused_with_a_logged_warning(db):
+    ok(extramile(db, "users", "revoke", OFFICER))
+    result = extramile(db, *lead_appointed(), user=OFFICER)
+    warnings = [r for r in log_records(result) if r.get("event") == "permission.refused"]
+    assert result.exit_code == 1 and len(warnings) == 1, result.stderr
+    assert warnings[0]["user"] == OFFICER and warnings[0]["command"] == "record"
