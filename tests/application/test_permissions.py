@@ -65,6 +65,11 @@ def waiver() -> dict[str, Any]:
                subject="T3", reason="agreed with the LA")
 
 
+def retraction() -> dict[str, Any]:
+    return cmd("dcsf.submission_retracted", "2009-06-01", subject="dcsf",
+               obligation="dcsf.invitations", reason="the letters were never posted")
+
+
 def closure() -> dict[str, Any]:
     return cmd("dcsf.account_closed", "2010-07-31", subject="T1")
 
@@ -79,6 +84,7 @@ FAMILIES: dict[str, tuple[Callable[[], dict[str, Any]], str, set[str]]] = {
     "extension": (extension, "T2", OFFICE),
     "waiver": (waiver, "T3", OFFICE),
     "account closure": (closure, "T1", OFFICE),
+    "retraction": (retraction, "dcsf", OFFICE),
 }
 
 ALLOWED = [(role, family) for family, (_, _, roles) in FAMILIES.items() for role in ROLES
