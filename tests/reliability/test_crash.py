@@ -49,7 +49,7 @@ from tests.reliability.conftest import scale
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).parents[2]
-KILLS = scale(3, 20)
+KILLS = scale(3, 12)
 AS_OF = [dt.date(2009, 9, 30), dt.date(2010, 2, 15), dt.date(2010, 9, 30)]
 LEASE_OVER = dt.timedelta(minutes=11)  # past the outbox's 10-minute claim lease
 

@@ -42,9 +42,9 @@ from tests.reliability.clitools import (
 from tests.reliability.conftest import scale
 
 HEALTH = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
-FUZZ = settings(max_examples=scale(25, 200), deadline=None, suppress_health_check=HEALTH)
+FUZZ = settings(max_examples=scale(25, 100), deadline=None, suppress_health_check=HEALTH)
 # Each example of these runs the CLI against the store (~0.3 s): fewer by default.
-FUZZ_STORE = settings(max_examples=scale(15, 200), deadline=None, suppress_health_check=HEALTH)
+FUZZ_STORE = settings(max_examples=scale(15, 100), deadline=None, suppress_health_check=HEALTH)
 
 # --- strategies -----------------------------------------------------------------------------------
 

@@ -227,7 +227,8 @@ def fill(directory: Path, leave: int = 0) -> Path:
 
 def test_a_full_disk_refuses_an_import_with_one_clear_line_and_stores_nothing(tmp_path):
     lines = programme_lines(scale(40, 200))
-    with tmpfs(tmp_path / "mnt", "4m") as mnt:
+    # Room for the whole store once the disk is freed again: it grows with the programme.
+    with tmpfs(tmp_path / "mnt", f"{scale(4, 40)}m") as mnt:
         db = mnt / "extramile.db"
         init(db)
         before = event_count(db)

@@ -68,7 +68,7 @@ AS_OF = [D(2009, 9, 1), D(2009, 10, 1), D(2010, 2, 1), D(2010, 8, 1), FAR]
 STATUS_AS_OF = [D(2010, 2, 1), FAR]
 # The read-model tables are compared with a reset + catch-up every this many steps (and at the
 # end of every example); the full replay into a fresh read model is compared after every step.
-REBUILD_EVERY = scale(4, 1)
+REBUILD_EVERY = scale(4, 2)
 
 SCHOOLS = ["T1", "T2", "T3", "T4", "T5", "P1", "P2"]  # five trial places asked for four
 CAP = {"trial": 4, "partner": 1}
@@ -610,7 +610,7 @@ def test_random_command_sequences_follow_the_rules_and_projections_match_replays
     try:
         machine = make_machine(store, itertools.count(1), tally)
         run_state_machine_as_test(machine, settings=settings(
-            max_examples=scale(5, 40), stateful_step_count=scale(20, 40), deadline=None,
+            max_examples=scale(5, 12), stateful_step_count=scale(20, 30), deadline=None,
             database=None, suppress_health_check=list(HealthCheck)))
     finally:
         store.close()
