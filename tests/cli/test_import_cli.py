@@ -235,3 +235,28 @@ def test_an_unknown_user_cannot_record(db):
                                "--contact", "extramile@la01.test", user="nobody@x.test"))
     assert "nobody@x.test" in stderr
     nothing_stored(db)
+
+
+# --- from a pipe ----------------------------------------------------------------------------------
+
+
+def import_from_a_pipe(db: Path, data: bytes) -> Any:
+    """`extramile import -` in a real process, fed through a pipe (which cannot seek)."""
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "cli", "--db", str(db), "--as", ADMIN,
+                           "import", "-"], input=data, capture_output=True, check=False,
+                          timeout=120)
+
+
+def test_an_import_from_a_pipe_is_stored_whole_or_not_at_all(db):
+    bad = (json.dumps(register("LA01")) + "\nnot json\n").encode()
+    refusal = import_from_a_pipe(db, bad)
+    assert refusal.returncode == 1
+    assert b"<stdin>: line 2:" in refusal.stderr and b"nothing stored" in refusal.stderr
+    nothing_stored(db)
+    good = (DATA / "sample-programme.jsonl").read_bytes()
+    done = import_from_a_pipe(db, good)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.decode().startswith("imported 226 commands from <stdin>")
