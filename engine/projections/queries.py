@@ -302,13 +302,14 @@ class Queries:
 
     # --- people -------------------------------------------------------------------------------
 
-    def person_in_post(self, subject: str, post: str, as_of: dt.date,
-                       conn: Connection) -> tuple[str, str] | None:
+    def people_in_post(self, as_of: dt.date,
+                       conn: Connection) -> dict[tuple[str, str], tuple[str, str]]:
+        """(name, email) of the holder of each (subject, post) on `as_of`: the latest
+        appointment dated by then (the later recorded of two on one day), in one read."""
         p = t.people.c
-        row = conn.execute(select(p.name, p.email).where(
-            p.subject == subject, p.post == post, p.on <= as_of)
-            .order_by(p.on.desc(), p.position.desc()).limit(1)).first()
-        return (row.name, row.email) if row else None
+        return {(r.subject, r.post): (r.name, r.email) for r in conn.execute(
+            select(p.subject, p.post, p.name, p.email).where(p.on <= as_of)
+            .order_by(p.on, p.position))}
 
     def reminders(self, statuses: list[str] | None = None) -> list[dict[str, Any]]:
         """The reminder ledger: every issued reminder and its delivery state."""

@@ -101,13 +101,8 @@ class Recipients:
         self._names = dict(conn.execute(select(t.subjects.c.subject, t.subjects.c.name)).all())
 
     @cached_property
-    def _in_post(self) -> dict[tuple[str, str], str]:
-        """The address of each (subject, post)'s holder on the day: the latest appointment
-        (as Queries.person_in_post), for every subject in one read."""
-        p = t.people.c
-        return {(r.subject, r.post): r.email for r in self.conn.execute(
-            select(p.subject, p.post, p.email).where(p.on <= self.day)
-            .order_by(p.on, p.position))}
+    def _in_post(self) -> dict[tuple[str, str], tuple[str, str]]:
+        return self.queries.people_in_post(self.day, self.conn)
 
     @cached_property
     def _waivers(self) -> dict[str, list[dict[str, Any]]]:
@@ -136,7 +131,7 @@ class Recipients:
 
     def _person(self, subject: str, post: str) -> str | None:
         found = self._in_post.get((subject, post))
-        return found if found and found != ERASED else None
+        return found[1] if found and found[1] != ERASED else None
 
     def _la_lead(self, la: str | None) -> str | None:
         if la is None:

@@ -456,7 +456,7 @@ def test_surveys_case_studies_and_attainment_are_for_trial_schools_only(cluster_
 
 def in_post(store: Any, subject: str, post: str, day: str) -> tuple[str, str] | None:
     with store.engine.connect() as conn:
-        return store.queries.person_in_post(subject, post, dt.date.fromisoformat(day), conn)
+        return store.queries.people_in_post(dt.date.fromisoformat(day), conn).get((subject, post))
 
 
 def test_a_later_lead_replaces_the_first_from_its_date(cluster_store):
